@@ -1,0 +1,248 @@
+"""Images with no registry: one Debian base made with mmdebstrap, one Dockerfile per system.
+
+Every Dockerfile under `compose/images/<name>/` starts `ARG BASE` / `FROM ${BASE}`:
+here BASE is the local base imported from an mmdebstrap tarball; where a
+registry answers it is `debian:bookworm-slim`. An image carries the hash of
+its recipe (the Dockerfile folder and the base it was built on) as a label,
+so an unchanged recipe is never rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from docker.errors import APIError, BuildError, ImageNotFound
+
+from chaos import engine
+
+ImageSource = Literal["local", "official"]
+IMAGE_SOURCES: tuple[ImageSource, ...] = ("local", "official")
+
+ROOT = Path(__file__).resolve().parent.parent
+RECIPES = ROOT / "compose" / "images"
+LABEL_RECIPE = "io.chaoslab.recipe"
+
+BASE_TAG = "chaoslab/base:bookworm"
+UPSTREAM_BASE = "debian:bookworm-slim"
+MMDEBSTRAP_ARGS = (
+    "--variant=essential",
+    "--include=apt,netbase,ca-certificates",
+    "--dpkgopt=path-exclude=/usr/share/man/*",
+    "--dpkgopt=path-exclude=/usr/share/doc/*",
+    "--dpkgopt=path-exclude=/usr/share/locale/*",
+    # OpenJDK's post-install script fails without man1 once man pages are excluded.
+    '--setup-hook=mkdir -p "$1/usr/share/man/man1"',
+    "bookworm",
+)
+
+Progress = Callable[[str], None]
+
+
+class ImageError(RuntimeError):
+    """An image cannot be built or found; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Image:
+    """A system's image: the local recipe, and the upstream image where one exists."""
+
+    name: str
+    official: str | None = None
+
+    @property
+    def recipe_dir(self) -> Path:
+        return RECIPES / self.name
+
+    @property
+    def local_tag(self) -> str:
+        return f"chaoslab/{self.name}:local"
+
+    def reference(self, source: ImageSource) -> str:
+        """The image a cluster runs for this source (no upstream image: the local build)."""
+        if source == "official" and self.official:
+            return self.official
+        return self.local_tag
+
+
+IMAGES: dict[str, Image] = {
+    image.name: image
+    for image in (
+        Image("etcd", official="gcr.io/etcd-development/etcd:v3.5.17"),
+        Image("zookeeper", official="zookeeper:3.8.4"),
+        Image("serf"),
+        Image("redis", official="redis:7.0"),
+        Image("toolbox"),
+    )
+}
+
+
+def _digest(parts: Iterable[bytes]) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()[:16]
+
+
+def base_recipe_hash() -> str:
+    return _digest(arg.encode() for arg in MMDEBSTRAP_ARGS)
+
+
+def recipe_hash(image: Image, base_id: str) -> str:
+    """Hash of every file in the recipe folder and the base image it builds on."""
+    files = sorted(p for p in image.recipe_dir.rglob("*") if p.is_file())
+    parts = [base_id.encode()]
+    for path in files:
+        parts += [str(path.relative_to(image.recipe_dir)).encode(), path.read_bytes()]
+    return _digest(parts)
+
+
+def _label(tag: str) -> str | None:
+    try:
+        return engine.client().images.get(tag).labels.get(LABEL_RECIPE)
+    except ImageNotFound:
+        return None
+
+
+def _image_id(tag: str) -> str:
+    return engine.client().images.get(tag).id
+
+
+def build_base(progress: Progress) -> str:
+    """Make the Debian base with mmdebstrap and `docker import`; skip if current."""
+    wanted = base_recipe_hash()
+    if _label(BASE_TAG) == wanted:
+        progress(f"{BASE_TAG} is current")
+        return _image_id(BASE_TAG)
+    if shutil.which("mmdebstrap") is None:
+        raise ImageError("mmdebstrap is missing: `apt-get install -y mmdebstrap`")
+    with tempfile.TemporaryDirectory(prefix="chaoslab-base-") as tmp:
+        tarball = Path(tmp) / "base.tar"
+        progress(f"mmdebstrap: building the Debian bookworm base ({tarball})")
+        command = ["mmdebstrap", *MMDEBSTRAP_ARGS, "--format=tar", str(tarball)]
+        _stream(command, progress)
+        progress(f"docker import {tarball} {BASE_TAG}")
+        _stream(
+            [
+                "docker",
+                "import",
+                "--change",
+                f"LABEL {LABEL_RECIPE}={wanted}",
+                str(tarball),
+                BASE_TAG,
+            ],
+            progress,
+        )
+    return _image_id(BASE_TAG)
+
+
+def _stream(command: list[str], progress: Progress) -> None:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        assert process.stdout is not None
+        tail: list[str] = []
+        for line in process.stdout:
+            tail = [*tail[-20:], line.rstrip()]
+            progress(line.rstrip())
+    if process.returncode != 0:
+        raise ImageError(f"`{' '.join(command[:2])}` failed:\n" + "\n".join(tail))
+
+
+def build(image: Image, base: str, base_id: str, progress: Progress) -> bool:
+    """Build one system image FROM `base`; False when it was already current."""
+    wanted = recipe_hash(image, base_id)
+    if _label(image.local_tag) == wanted:
+        progress(f"{image.local_tag} is current")
+        return False
+    progress(f"building {image.local_tag} from {base}")
+    try:
+        stream = engine.client().api.build(
+            path=str(image.recipe_dir),
+            tag=image.local_tag,
+            buildargs={"BASE": base},
+            labels={LABEL_RECIPE: wanted},
+            rm=True,
+            forcerm=True,
+            decode=True,
+        )
+        for chunk in stream:
+            if "error" in chunk:
+                raise ImageError(f"building {image.local_tag} failed: {chunk['error'].strip()}")
+            line = chunk.get("stream", "").rstrip()
+            if line:
+                progress(line)
+    except (APIError, BuildError) as exc:
+        raise ImageError(f"building {image.local_tag} failed: {exc}") from exc
+    return True
+
+
+def build_all(names: Iterable[str], upstream_base: bool, progress: Progress) -> list[str]:
+    """Build the named images (all when empty); returns the ones that were (re)built."""
+    selected = [_lookup(name) for name in names] or list(IMAGES.values())
+    if upstream_base:
+        base, base_id = UPSTREAM_BASE, UPSTREAM_BASE
+    else:
+        base_id = build_base(progress)
+        base = BASE_TAG
+    return [image.local_tag for image in selected if build(image, base, base_id, progress)]
+
+
+def _lookup(name: str) -> Image:
+    try:
+        return IMAGES[name]
+    except KeyError:
+        raise ImageError(f"unknown image {name!r}; expected one of: {', '.join(IMAGES)}") from None
+
+
+def status(image: Image) -> Literal["current", "outdated", "missing"]:
+    """Whether the local build of `image` matches its recipe (for `doctor`)."""
+    label = _label(image.local_tag)
+    if label is None:
+        return "missing"
+    base_label = _label(BASE_TAG)
+    base_ids = [_image_id(BASE_TAG)] if base_label else []
+    base_ids.append(UPSTREAM_BASE)
+    return "current" if any(label == recipe_hash(image, b) for b in base_ids) else "outdated"
+
+
+def ensure(names: Iterable[str], source: ImageSource, progress: Progress) -> dict[str, str]:
+    """The image reference per name for this source, building local ones that are not current.
+
+    Official images must already be present or pullable; nothing is built for them.
+    """
+    references: dict[str, str] = {}
+    to_build = []
+    for name in names:
+        image = _lookup(name)
+        reference = image.reference(source)
+        references[name] = reference
+        if reference == image.local_tag:
+            to_build.append(name)
+        elif _label(reference) is None and not _present(reference):
+            progress(f"pulling {reference}")
+            try:
+                engine.client().images.pull(reference)
+            except APIError as exc:
+                raise ImageError(
+                    f"cannot pull {reference} ({exc.explanation}); without a registry use "
+                    "--image-source local"
+                ) from exc
+    if to_build:
+        build_all(to_build, upstream_base=source == "official", progress=progress)
+    return references
+
+
+def _present(reference: str) -> bool:
+    try:
+        engine.client().images.get(reference)
+    except ImageNotFound:
+        return False
+    return True

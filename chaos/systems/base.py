@@ -1,0 +1,99 @@
+"""What the suite needs to know about one product, and nothing more.
+
+A system names its compose file and images, turns its settings into the
+compose environment, proves readiness through its own client, and reports
+its own view of the cluster (leader, membership). Adding a product is one
+module implementing this class; the cluster, faults, checks and reports do
+not change.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from chaos.history import Observation
+
+if TYPE_CHECKING:
+    from chaos.cluster import Cluster
+
+Family = Literal["consensus", "gossip"]
+
+
+class NotReady(RuntimeError):
+    """The cluster did not become ready in time; the message says what was last seen."""
+
+
+class System(ABC):
+    """One distributed system under test."""
+
+    name: ClassVar[str]
+    family: ClassVar[Family]
+    protocol: ClassVar[str]
+    image: ClassVar[str]
+    client_port: ClassVar[int]
+    ready_timeout: ClassVar[float] = 90.0
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        unknown = set(settings or {}) - set(self.defaults)
+        if unknown:
+            raise ValueError(
+                f"unknown {self.name} setting(s) {sorted(unknown)}; "
+                f"expected any of {sorted(self.defaults)}"
+            )
+        self.settings = {**self.defaults, **(settings or {})}
+
+    @property
+    def compose_file(self) -> str:
+        return f"{self.name}.yml"
+
+    @abstractmethod
+    def compose_env(self) -> dict[str, str]:
+        """Variables the compose file reads for this run's settings."""
+
+    def start(self, cluster: Cluster) -> None:
+        """Start every node; systems that must join one at a time override this."""
+        cluster.compose.compose.up(detach=True, quiet=True)
+
+    def bootstrap(self, cluster: Cluster) -> None:
+        """One-time set-up once all nodes run (e.g. forming a Redis Cluster)."""
+
+    @abstractmethod
+    def readiness(self, cluster: Cluster) -> str | None:
+        """None when ready, proven through the system's client; else what is missing."""
+
+    @abstractmethod
+    def observe(self, cluster: Cluster, now: Callable[[], int]) -> list[Observation]:
+        """Each reachable node's view of the cluster, stamped with `now()`."""
+
+    def leader(self, cluster: Cluster) -> str | None:
+        """The node most observers name as leader (a master for Redis), if any."""
+        votes: dict[str, int] = {}
+        for observation in self.observe(cluster, time.monotonic_ns):
+            if observation.leader:
+                votes[observation.leader] = votes.get(observation.leader, 0) + 1
+        return max(votes, key=votes.__getitem__) if votes else None
+
+    def version(self, cluster: Cluster) -> str:
+        """The product version that ran, as the system reports it."""
+        return "unknown"
+
+    def wait_ready(self, cluster: Cluster, timeout: float | None = None) -> float:
+        """Poll readiness until it holds; returns seconds waited. Never a bare sleep."""
+        started = time.monotonic()
+        deadline = started + (timeout or self.ready_timeout)
+        reason = "not checked yet"
+        while time.monotonic() < deadline:
+            try:
+                reason = self.readiness(cluster)
+            except Exception as exc:  # a node still starting refuses or times out
+                reason = f"{type(exc).__name__}: {exc}"
+            if reason is None:
+                return time.monotonic() - started
+            time.sleep(0.2)
+        raise NotReady(
+            f"{self.name} not ready after {timeout or self.ready_timeout:.0f} s: {reason}"
+        )

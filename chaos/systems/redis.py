@@ -1,0 +1,180 @@
+"""Redis Cluster (gossip over the cluster bus) through redis-py's cluster client.
+
+Nodes announce their container addresses (announcing 127.0.0.1 does not
+work on a bridge network); `address_remap` maps each announced address to
+the node's published 127.0.0.1 port, so clients never leave loopback.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import redis
+from redis.cluster import RedisCluster
+
+from chaos import engine
+from chaos.history import Observation
+from chaos.systems.base import System
+
+if TYPE_CHECKING:
+    from chaos.cluster import Cluster
+
+SLOTS = 16384
+
+
+class RedisClusterError(RuntimeError):
+    """The cluster could not be formed."""
+
+
+def parse_cluster_nodes(text: str) -> list[dict[str, Any]]:
+    """`CLUSTER NODES` lines as dicts: id, ip, flags, master id, link state."""
+    nodes = []
+    for line in text.strip().splitlines():
+        fields = line.split()
+        nodes.append(
+            {
+                "id": fields[0],
+                "ip": fields[1].split("@")[0].rsplit(":", 1)[0],
+                "flags": set(fields[2].split(",")),
+                "master": None if fields[3] == "-" else fields[3],
+                "link": fields[7],
+                "slots": fields[8:],
+            }
+        )
+    return nodes
+
+
+class Redis(System):
+    name = "redis"
+    family = "gossip"
+    protocol = "Redis Cluster bus"
+    image = "redis"
+    client_port = 6379
+    ready_timeout = 90.0
+    defaults: dict[str, Any] = {"cluster_node_timeout_ms": 5000}
+
+    def compose_env(self) -> dict[str, str]:
+        return {"REDIS_CLUSTER_NODE_TIMEOUT": str(self.settings["cluster_node_timeout_ms"])}
+
+    def node_client(self, cluster: Cluster, node: str, timeout: float = 1.0) -> redis.Redis:
+        host, port = cluster.client_address(node)
+        return redis.Redis(
+            host=host, port=port, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+
+    def remap(self, cluster: Cluster) -> Callable[[tuple[str, int]], tuple[str, int]]:
+        by_ip = {node.ip: cluster.client_address(node.name) for node in cluster.nodes}
+        return lambda address: by_ip.get(address[0], address)
+
+    def cluster_client(self, cluster: Cluster, timeout: float = 1.0) -> RedisCluster:
+        host, port = cluster.client_address(cluster.names[0])
+        return RedisCluster(
+            host=host,
+            port=port,
+            address_remap=self.remap(cluster),
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+        )
+
+    def bootstrap(self, cluster: Cluster) -> None:
+        """Join the six nodes as three masters with one replica each."""
+        addresses = [f"{node.ip}:{self.client_port}" for node in cluster.nodes]
+        for node in cluster.names:  # every node must answer before they are joined
+            self.wait_for(lambda n=node: self.node_client(cluster, n).ping(), f"{node} ping")
+        container = engine.client().containers.get(cluster.nodes[0].container)
+        result = container.exec_run(
+            [
+                "redis-cli",
+                "--cluster",
+                "create",
+                *addresses,
+                "--cluster-replicas",
+                "1",
+                "--cluster-yes",
+            ]
+        )
+        if result.exit_code != 0:
+            raise RedisClusterError(f"redis-cli --cluster create failed: {result.output[-500:]}")
+
+    def wait_for(self, probe: Callable[[], Any], what: str) -> None:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                probe()
+                return
+            except redis.RedisError as exc:
+                if time.monotonic() > deadline:
+                    raise RedisClusterError(f"{what} failed: {exc}") from exc
+                time.sleep(0.2)
+
+    def readiness(self, cluster: Cluster) -> str | None:
+        for node in cluster.names:
+            info = self.node_client(cluster, node).cluster("INFO")
+            if info.get("cluster_state") != "ok" or int(info.get("cluster_slots_ok", 0)) != SLOTS:
+                return (
+                    f"{node}: state {info.get('cluster_state')}, slots ok "
+                    f"{info.get('cluster_slots_ok')}"
+                )
+        client = self.cluster_client(cluster)
+        try:
+            token = secrets.token_hex(4)
+            client.set("chaoslab:ready", token)
+            if client.get("chaoslab:ready") != token.encode():
+                return "cluster client did not read back its own write"
+        finally:
+            client.close()
+        return None
+
+    def observe(self, cluster: Cluster, now: Callable[[], int]) -> list[Observation]:
+        names = {node.ip: node.name for node in cluster.nodes}
+        observations = []
+        for node in cluster.names:
+            try:
+                text = self.node_client(cluster, node, timeout=0.3).execute_command("CLUSTER NODES")
+            except redis.RedisError:
+                continue
+            observations.append(self.observation(node, text, names, now()))
+        return observations
+
+    @staticmethod
+    def observation(node: str, text: Any, names: dict[str, str], time: int) -> Observation:
+        """`fail` is the cluster's agreed verdict (down); `fail?` one node's suspicion."""
+        if isinstance(text, bytes):
+            text = text.decode()
+        parsed = parse_cluster_nodes(text)
+        members, flags = {}, {}
+        role = None
+        for entry in parsed:
+            name = names.get(entry["ip"], entry["ip"])
+            flags[name] = sorted(entry["flags"])
+            if "fail" in entry["flags"]:
+                members[name] = "down"
+            elif "fail?" in entry["flags"]:
+                members[name] = "suspect"
+            else:
+                members[name] = "up"
+            if "myself" in entry["flags"]:
+                role = "master" if "master" in entry["flags"] else "replica"
+        return Observation(
+            time=time, observer=node, role=role, members=members, raw={"flags": flags}
+        )
+
+    def leader(self, cluster: Cluster) -> str | None:
+        """Redis has no leader: the role names the master serving slot 0."""
+        names = {node.ip: node.name for node in cluster.nodes}
+        for node in cluster.names:
+            try:
+                slots = self.node_client(cluster, node, timeout=0.5).cluster("SLOTS")
+            except redis.RedisError:
+                continue
+            for start, _end, master, *_ in slots:
+                if start == 0:
+                    ip = master[0].decode() if isinstance(master[0], bytes) else master[0]
+                    return names.get(ip)
+        return None
+
+    def version(self, cluster: Cluster) -> str:
+        return str(self.node_client(cluster, cluster.names[0]).info("server")["redis_version"])

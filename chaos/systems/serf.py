@@ -1,0 +1,88 @@
+"""HashiCorp Serf (SWIM gossip): the membership view is the data.
+
+Each agent's view of every member comes through Serf's RPC interface
+(`serfclient`), reached on the agent's published 127.0.0.1 port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from serfclient import SerfClient
+
+from chaos.history import Observation
+from chaos.systems.base import System
+
+if TYPE_CHECKING:
+    from chaos.cluster import Cluster
+
+PROFILES = ("lan", "wan", "local")
+
+
+class Serf(System):
+    name = "serf"
+    family = "gossip"
+    protocol = "SWIM"
+    image = "serf"
+    client_port = 7373
+    ready_timeout = 60.0
+    # Serf exposes memberlist's probe interval only through its profiles:
+    # lan probes every 1 s (500 ms timeout), wan 5 s (3 s), local 1 s (200 ms).
+    defaults: dict[str, Any] = {"profile": "lan"}
+
+    def compose_env(self) -> dict[str, str]:
+        if self.settings["profile"] not in PROFILES:
+            raise ValueError(f"serf profile must be one of {PROFILES}")
+        return {"SERF_PROFILE": self.settings["profile"]}
+
+    def view(self, cluster: Cluster, node: str, timeout: float = 1.0) -> dict[str, str]:
+        """Member name → Serf status (alive, failed, left, leaving) as `node` sees it."""
+        host, port = cluster.client_address(node)
+        client = SerfClient(host=host, port=port, timeout=timeout)
+        try:
+            members = client.members().body["Members"]
+        finally:
+            client.close()
+        return {_text(m["Name"]): _text(m["Status"]) for m in members}
+
+    def readiness(self, cluster: Cluster) -> str | None:
+        for node in cluster.names:
+            view = self.view(cluster, node)
+            alive = sorted(name for name, status in view.items() if status == "alive")
+            if alive != sorted(cluster.names):
+                return f"{node} sees {view}"
+        return None
+
+    def observe(self, cluster: Cluster, now: Callable[[], int]) -> list[Observation]:
+        observations = []
+        for node in cluster.names:
+            try:
+                view = self.view(cluster, node, timeout=0.3)
+            except Exception:  # a paused or dead agent cannot answer
+                continue
+            observations.append(self.observation(node, view, now()))
+        return observations
+
+    @staticmethod
+    def observation(node: str, view: dict[str, str], time: int) -> Observation:
+        return Observation(
+            time=time,
+            observer=node,
+            role="member",
+            members={name: "up" if status == "alive" else "down" for name, status in view.items()},
+            raw={"status": view},
+        )
+
+    def version(self, cluster: Cluster) -> str:
+        host, port = cluster.client_address(cluster.names[0])
+        client = SerfClient(host=host, port=port)
+        try:
+            stats = client.stats().body
+        finally:
+            client.close()
+        return _text(stats.get(b"agent", stats.get("agent", {})).get(b"version", "unknown"))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
