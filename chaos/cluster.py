@@ -9,6 +9,7 @@ Ctrl-C and SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import tempfile
 import time
@@ -144,32 +145,24 @@ def remove_labelled(label: str) -> dict[str, int]:
     sdk = engine.client()
     removed = {"containers": 0, "networks": 0, "volumes": 0}
     for _ in range(10):
-        containers = sdk.containers.list(all=True, filters={"label": label})
-        for container in containers:
-            try:
+        found = leftovers(label)
+        if not any(found.values()):
+            break
+        for name in found["containers"]:
+            with contextlib.suppress(NotFound):
+                container = sdk.containers.get(name)
                 if container.status == "paused":
                     container.unpause()
                 container.remove(force=True, v=True)
                 removed["containers"] += 1
-            except NotFound:
-                pass
-        networks = sdk.networks.list(filters={"label": label})
-        for network in networks:
-            try:
-                network.remove()
+        for name in found["networks"]:
+            with contextlib.suppress(NotFound, APIError):
+                sdk.networks.get(name).remove()
                 removed["networks"] += 1
-            except (NotFound, APIError):
-                pass
-        volumes = sdk.volumes.list(filters={"label": label})
-        for volume in volumes:
-            try:
-                volume.remove(force=True)
+        for name in found["volumes"]:
+            with contextlib.suppress(NotFound):
+                sdk.volumes.get(name).remove(force=True)
                 removed["volumes"] += 1
-            except NotFound:
-                pass
-        if not (containers or networks or volumes):
-            if not any(leftovers(label).values()):
-                return removed
         time.sleep(0.3)
     return removed
 

@@ -58,7 +58,7 @@ class System(ABC):
         """Start every node; systems that must join one at a time override this."""
         cluster.compose.compose.up(detach=True, quiet=True)
 
-    def bootstrap(self, cluster: Cluster) -> None:
+    def bootstrap(self, cluster: Cluster) -> None:  # noqa: B027 (an optional hook)
         """One-time set-up once all nodes run (e.g. forming a Redis Cluster)."""
 
     @abstractmethod

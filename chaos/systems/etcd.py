@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import etcd3gw
 
@@ -29,7 +29,7 @@ class Etcd(System):
     image = "etcd"
     client_port = 2379
     ready_timeout = 60.0
-    defaults: dict[str, Any] = {"election_timeout_ms": 1000, "heartbeat_interval_ms": 100}
+    defaults: ClassVar[dict[str, Any]] = {"election_timeout_ms": 1000, "heartbeat_interval_ms": 100}
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         super().__init__(settings)

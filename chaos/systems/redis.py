@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import redis
 from redis.cluster import RedisCluster
@@ -54,7 +54,7 @@ class Redis(System):
     image = "redis"
     client_port = 6379
     ready_timeout = 90.0
-    defaults: dict[str, Any] = {"cluster_node_timeout_ms": 5000}
+    defaults: ClassVar[dict[str, Any]] = {"cluster_node_timeout_ms": 5000}
 
     def compose_env(self) -> dict[str, str]:
         return {"REDIS_CLUSTER_NODE_TIMEOUT": str(self.settings["cluster_node_timeout_ms"])}

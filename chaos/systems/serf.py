@@ -7,7 +7,7 @@ Each agent's view of every member comes through Serf's RPC interface
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from serfclient import SerfClient
 
@@ -29,7 +29,7 @@ class Serf(System):
     ready_timeout = 60.0
     # Serf exposes memberlist's probe interval only through its profiles:
     # lan probes every 1 s (500 ms timeout), wan 5 s (3 s), local 1 s (200 ms).
-    defaults: dict[str, Any] = {"profile": "lan"}
+    defaults: ClassVar[dict[str, Any]] = {"profile": "lan"}
 
     def compose_env(self) -> dict[str, str]:
         if self.settings["profile"] not in PROFILES:

@@ -6,7 +6,7 @@ import re
 import secrets
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from kazoo.client import KazooClient
 
@@ -34,7 +34,7 @@ class ZooKeeper(System):
     image = "zookeeper"
     client_port = 2181
     ready_timeout = 120.0
-    defaults: dict[str, Any] = {"tick_time_ms": 2000, "init_limit": 5, "sync_limit": 2}
+    defaults: ClassVar[dict[str, Any]] = {"tick_time_ms": 2000, "init_limit": 5, "sync_limit": 2}
 
     def compose_env(self) -> dict[str, str]:
         return {
@@ -45,7 +45,8 @@ class ZooKeeper(System):
 
     def hosts(self, cluster: Cluster, nodes: list[str] | None = None) -> str:
         """A kazoo connection string of published 127.0.0.1 ports."""
-        return ",".join("%s:%d" % cluster.client_address(n) for n in nodes or cluster.names)
+        addresses = map(cluster.client_address, nodes or cluster.names)
+        return ",".join(f"{host}:{port}" for host, port in addresses)
 
     def mode(self, cluster: Cluster, node: str, timeout: float = 0.5) -> str:
         reply = four_letter_word(cluster.client_address(node), "srvr", timeout)

@@ -157,8 +157,6 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_d
         h.data = malloc(h.len);
         if (!h.data) return nfq_set_verdict(qh, h.id, NF_ACCEPT, 0, NULL);
         memcpy(h.data, payload, h.len);
-        if (h.duplicate) send_duplicate(h.data, h.len); /* the copy leaves first */
-        h.duplicate = 0;
         if (corrupted) corrupt(h.data, h.len);
     }
     double delay = opt.delay_ms;
@@ -312,9 +310,10 @@ int main(int argc, char **argv) {
             perror("poll");
             break;
         }
-        if (ready > 0) {
+        for (int i = 0; ready > 0 && i < 256; i++) {
             ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-            if (n > 0) nfq_handle_packet(h, buf, (int)n);
+            if (n <= 0) break;
+            nfq_handle_packet(h, buf, (int)n);
         }
     }
     while (heap_len) {
