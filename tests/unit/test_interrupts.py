@@ -1,0 +1,30 @@
+"""SIGTERM unwinds like Ctrl-C, and clean-up cannot be interrupted."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from chaos.interrupts import Terminated, shielded, signals_raise
+
+
+def test_sigterm_raises_so_finally_blocks_run() -> None:
+    cleaned = []
+    with pytest.raises(Terminated), signals_raise():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+        finally:
+            cleaned.append(True)
+    assert cleaned == [True]
+
+
+def test_shielded_clean_up_postpones_a_second_ctrl_c() -> None:
+    notices: list[str] = []
+    with shielded(notices.append):
+        os.kill(os.getpid(), signal.SIGINT)
+        finished = True
+    assert finished
+    assert notices == ["SIGINT: still cleaning up, please wait"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
