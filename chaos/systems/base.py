@@ -22,6 +22,44 @@ if TYPE_CHECKING:
 Family = Literal["consensus", "gossip"]
 
 
+class Client(ABC):
+    """One workload client's connection, through the system's own driver.
+
+    Register operations read, write and compare-and-set small integers on a
+    few keys; `add` writes a value that is never written twice, into a set
+    that `read_all` returns at the strongest consistency the system offers.
+    An operation that returns completed; a raised exception is classified
+    by `definitely_failed`.
+    """
+
+    @abstractmethod
+    def read(self, key: str) -> int | None: ...
+
+    @abstractmethod
+    def write(self, key: str, value: int) -> None: ...
+
+    @abstractmethod
+    def cas(self, key: str, expected: int | None, new: int) -> bool:
+        """Set `key` to `new` if it holds `expected`; False when it did not."""
+
+    @abstractmethod
+    def add(self, key: str, value: int) -> None: ...
+
+    @abstractmethod
+    def read_all(self, key: str) -> list[int]: ...
+
+    def definitely_failed(self, error: Exception) -> bool:
+        """True only when the error proves the operation was not applied.
+
+        The safe default is False: a timeout or a broken connection leaves
+        the outcome unknown (`info`).
+        """
+        return isinstance(error, ConnectionRefusedError)
+
+    def close(self) -> None:  # noqa: B027 (nothing to release by default)
+        """Release the connection."""
+
+
 class NotReady(RuntimeError):
     """The cluster did not become ready in time; the message says what was last seen."""
 
@@ -66,8 +104,29 @@ class System(ABC):
         """None when ready, proven through the system's client; else what is missing."""
 
     @abstractmethod
+    def observe_node(
+        self, cluster: Cluster, node: str, now: Callable[[], int], timeout: float = 0.3
+    ) -> Observation:
+        """`node`'s own view of the cluster, stamped with `now()`; raises if it cannot answer."""
+
     def observe(self, cluster: Cluster, now: Callable[[], int]) -> list[Observation]:
-        """Each reachable node's view of the cluster, stamped with `now()`."""
+        """Each reachable node's view; a dead, paused or cut-off node has none to give."""
+        observations = []
+        for node in cluster.names:
+            try:
+                observations.append(self.observe_node(cluster, node, now))
+            except Exception:
+                continue
+        return observations
+
+    @abstractmethod
+    def client(self, cluster: Cluster, node: str | None, timeout: float) -> Client:
+        """A workload client bound to `node`, or to the whole cluster through the
+        driver's own balancing when `node` is None."""
+
+    def driver_settings(self) -> dict[str, Any]:
+        """The driver's retry and timeout behaviour, recorded with every run."""
+        return {}
 
     def leader(self, cluster: Cluster) -> str | None:
         """The node most observers name as leader (a master for Redis), if any."""

@@ -9,6 +9,7 @@ linearizable (etcd's default), the property the checks rely on.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import etcd3gw
 
 from chaos.history import Observation
-from chaos.systems.base import System
+from chaos.systems.base import Client, System
 
 if TYPE_CHECKING:
     from chaos.cluster import Cluster
@@ -41,13 +42,21 @@ class Etcd(System):
             "ETCD_HEARTBEAT_INTERVAL": str(self.settings["heartbeat_interval_ms"]),
         }
 
-    def client(self, cluster: Cluster, node: str, timeout: float = 1.0) -> etcd3gw.Etcd3Client:
+    def driver(self, cluster: Cluster, node: str, timeout: float = 1.0) -> etcd3gw.Etcd3Client:
         host, port = cluster.client_address(node)
         return etcd3gw.Etcd3Client(host=host, port=port, timeout=timeout, api_path="/v3/")
 
+    def client(self, cluster: Cluster, node: str | None, timeout: float) -> Client:
+        """etcd3gw does no balancing: a cluster-bound client rotates over every member."""
+        nodes = [node] if node else cluster.names
+        return EtcdClient([self.driver(cluster, n, timeout) for n in nodes])
+
+    def driver_settings(self) -> dict[str, Any]:
+        return {"driver": "etcd3gw", "retries": 0, "reads": "linearizable"}
+
     def readiness(self, cluster: Cluster) -> str | None:
         for node in cluster.names:
-            client = self.client(cluster, node)
+            client = self.driver(cluster, node)
             members = client.members()
             started = [m for m in members if m.get("name")]
             if len(started) != len(cluster.nodes):
@@ -59,15 +68,10 @@ class Etcd(System):
                 return f"{node} did not read back its own write"
         return None
 
-    def observe(self, cluster: Cluster, now: Callable[[], int]) -> list[Observation]:
-        observations = []
-        for node in cluster.names:
-            try:
-                status = self.client(cluster, node, timeout=0.3).status()
-            except Exception:  # a dead or cut-off member has no view to report
-                continue
-            observations.append(self.observation(node, status, now()))
-        return observations
+    def observe_node(
+        self, cluster: Cluster, node: str, now: Callable[[], int], timeout: float = 0.3
+    ) -> Observation:
+        return self.observation(node, self.driver(cluster, node, timeout).status(), now())
 
     def observation(self, node: str, status: dict[str, Any], time: int) -> Observation:
         """One member's view from its maintenance status: leader, term, raft index."""
@@ -85,4 +89,36 @@ class Etcd(System):
         )
 
     def version(self, cluster: Cluster) -> str:
-        return str(self.client(cluster, cluster.names[0]).status().get("version", "unknown"))
+        return str(self.driver(cluster, cluster.names[0]).status().get("version", "unknown"))
+
+
+class EtcdClient(Client):
+    """Registers under `r/`, unique-value sets as one key per value under `s/<set>/`."""
+
+    def __init__(self, drivers: list[etcd3gw.Etcd3Client]) -> None:
+        self._drivers = itertools.cycle(drivers)
+
+    def read(self, key: str) -> int | None:
+        values = next(self._drivers).get(f"r/{key}")
+        return int(values[0]) if values else None
+
+    def write(self, key: str, value: int) -> None:
+        next(self._drivers).put(f"r/{key}", str(value))
+
+    def cas(self, key: str, expected: int | None, new: int) -> bool:
+        driver = next(self._drivers)
+        if expected is None:
+            return bool(driver.create(f"r/{key}", str(new)))
+        return bool(driver.replace(f"r/{key}", str(expected), str(new)))
+
+    def add(self, key: str, value: int) -> None:
+        next(self._drivers).put(f"s/{key}/{value}", str(value))
+
+    def read_all(self, key: str) -> list[int]:
+        return [int(value) for value, _ in next(self._drivers).get_prefix(f"s/{key}/")]
+
+    def definitely_failed(self, error: Exception) -> bool:
+        """Only a refused connection proves the request never reached etcd."""
+        return isinstance(error, etcd3gw.exceptions.ConnectionFailedError) and (
+            "Connection refused" in str(error)
+        )

@@ -13,11 +13,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import redis
+from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
+from redis.retry import Retry
 
 from chaos import engine
 from chaos.history import Observation
-from chaos.systems.base import System
+from chaos.systems.base import Client, System
 
 if TYPE_CHECKING:
     from chaos.cluster import Cluster
@@ -52,6 +54,7 @@ class Redis(System):
         return lambda address: by_ip.get(address[0], address)
 
     def cluster_client(self, cluster: Cluster, timeout: float = 1.0) -> RedisCluster:
+        """redis-py's cluster client with no retries: the run sees every error."""
         host, port = cluster.client_address(cluster.names[0])
         return RedisCluster(
             host=host,
@@ -59,7 +62,19 @@ class Redis(System):
             address_remap=self.remap(cluster),
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
         )
+
+    def client(self, cluster: Cluster, node: str | None, timeout: float) -> Client:
+        """Keys live on their slot's master, so every client routes through the driver."""
+        return RedisClient(self.cluster_client(cluster, timeout))
+
+    def driver_settings(self) -> dict[str, Any]:
+        return {
+            "driver": "redis-py RedisCluster",
+            "retries": 0,
+            "binding": "slot routing by the driver (a key lives on one master)",
+        }
 
     def bootstrap(self, cluster: Cluster) -> None:
         """Join the six nodes as three masters with one replica each."""
@@ -114,16 +129,12 @@ class Redis(System):
             client.close()
         return None
 
-    def observe(self, cluster: Cluster, now: Callable[[], int]) -> list[Observation]:
-        names = {node.ip: node.name for node in cluster.nodes}
-        observations = []
-        for node in cluster.names:
-            try:
-                nodes = self.node_client(cluster, node, timeout=0.3).cluster("NODES")
-            except redis.RedisError:
-                continue
-            observations.append(self.observation(node, nodes, names, now()))
-        return observations
+    def observe_node(
+        self, cluster: Cluster, node: str, now: Callable[[], int], timeout: float = 0.3
+    ) -> Observation:
+        nodes = self.node_client(cluster, node, timeout).cluster("NODES")
+        names = {n.ip: n.name for n in cluster.nodes}
+        return self.observation(node, nodes, names, now())
 
     @staticmethod
     def observation(
@@ -168,3 +179,47 @@ class Redis(System):
 
     def version(self, cluster: Cluster) -> str:
         return str(self.node_client(cluster, cluster.names[0]).info("server")["redis_version"])
+
+
+# Compare-and-set in one script, so it is atomic on the key's master.
+CAS_SCRIPT = """
+local current = redis.call('GET', KEYS[1])
+if (current == false and ARGV[1] == '') or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
+class RedisClient(Client):
+    """Registers as strings `r:<key>`, unique-value sets as Redis sets `s:<set>`."""
+
+    def __init__(self, driver: RedisCluster) -> None:
+        self.redis = driver
+
+    def read(self, key: str) -> int | None:
+        value = self.redis.get(f"r:{key}")
+        return None if value is None else int(value)
+
+    def write(self, key: str, value: int) -> None:
+        self.redis.set(f"r:{key}", value)
+
+    def cas(self, key: str, expected: int | None, new: int) -> bool:
+        old = "" if expected is None else str(expected)
+        return self.redis.eval(CAS_SCRIPT, 1, f"r:{key}", old, new) == 1
+
+    def add(self, key: str, value: int) -> None:
+        self.redis.sadd(f"s:{key}", value)
+
+    def read_all(self, key: str) -> list[int]:
+        return sorted(int(value) for value in self.redis.smembers(f"s:{key}"))
+
+    def definitely_failed(self, error: Exception) -> bool:
+        """Refusals before execution: CLUSTERDOWN, a read-only replica, a refused connection."""
+        if isinstance(error, redis.exceptions.ClusterDownError | redis.exceptions.ReadOnlyError):
+            return True
+        return isinstance(error, redis.ConnectionError) and "refused" in str(error)
+
+    def close(self) -> None:
+        self.redis.close()

@@ -13,7 +13,7 @@ from serfclient import SerfClient
 
 from chaos import engine
 from chaos.history import Observation
-from chaos.systems.base import System
+from chaos.systems.base import Client, System
 
 if TYPE_CHECKING:
     from chaos.cluster import Cluster
@@ -47,6 +47,12 @@ class Serf(System):
             client.close()
         return {_text(m["Name"]): _text(m["Status"]) for m in members}
 
+    def client(self, cluster: Cluster, node: str | None, timeout: float) -> Client:
+        return SerfMembershipClient(self, cluster, node or cluster.names[0], timeout)
+
+    def driver_settings(self) -> dict[str, Any]:
+        return {"driver": "serfclient (Serf RPC)", "operation": "members"}
+
     def readiness(self, cluster: Cluster) -> str | None:
         for node in cluster.names:
             view = self.view(cluster, node)
@@ -55,15 +61,10 @@ class Serf(System):
                 return f"{node} sees {view}"
         return None
 
-    def observe(self, cluster: Cluster, now: Callable[[], int]) -> list[Observation]:
-        observations = []
-        for node in cluster.names:
-            try:
-                view = self.view(cluster, node, timeout=0.3)
-            except Exception:  # a paused or dead agent cannot answer
-                continue
-            observations.append(self.observation(node, view, now()))
-        return observations
+    def observe_node(
+        self, cluster: Cluster, node: str, now: Callable[[], int], timeout: float = 0.3
+    ) -> Observation:
+        return self.observation(node, self.view(cluster, node, timeout), now())
 
     @staticmethod
     def observation(node: str, view: dict[str, str], time: int) -> Observation:
@@ -82,3 +83,25 @@ class Serf(System):
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class SerfMembershipClient(Client):
+    """Serf stores nothing: the only operation reads the agent's member list.
+
+    `read` returns how many members the agent sees alive; an agent that
+    cannot answer is unavailable. Writes are not part of Serf's model.
+    """
+
+    def __init__(self, serf: Serf, cluster: Cluster, node: str, timeout: float) -> None:
+        self._view = lambda: serf.view(cluster, node, timeout)
+
+    def read(self, key: str) -> int | None:
+        return sum(status == "alive" for status in self._view().values())
+
+    def write(self, key: str, value: int) -> None:
+        raise NotImplementedError("serf has no data to write: use the membership workload")
+
+    cas = add = write  # type: ignore[assignment]
+
+    def read_all(self, key: str) -> list[int]:
+        raise NotImplementedError("serf has no data to read back")

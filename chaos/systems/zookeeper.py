@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 import secrets
 import socket
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from kazoo.client import KazooClient
+from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError
+from kazoo.interfaces import IAsyncResult
 
 from chaos.history import Observation
-from chaos.systems.base import System
+from chaos.systems.base import Client, System
 
 if TYPE_CHECKING:
     from chaos.cluster import Cluster
@@ -25,6 +28,86 @@ def four_letter_word(address: tuple[str, int], word: str, timeout: float = 0.5) 
         while chunk := conn.recv(4096):
             chunks.append(chunk)
     return b"".join(chunks).decode(errors="replace")
+
+
+SESSION_TIMEOUT = 10.0
+
+
+class ZooKeeperClient(Client):
+    """Registers as znodes under /chaoslab/r, sets as children of /chaoslab/s/<set>.
+
+    Every call goes through kazoo's asynchronous API so each operation has a
+    deadline: without one, kazoo queues requests while disconnected and an
+    outage shows up as slow successes instead of errors. Reads `sync()`
+    first, because a plain ZooKeeper read may be served stale by a follower.
+    """
+
+    def __init__(self, hosts: str, timeout: float) -> None:
+        self.timeout = timeout
+        self.kazoo = KazooClient(hosts=hosts, timeout=SESSION_TIMEOUT, randomize_hosts=False)
+        self.kazoo.start(timeout=10)
+        self.kazoo.ensure_path("/chaoslab/r")
+
+    def _await(self, *calls: Callable[[], IAsyncResult]) -> Any:
+        """Run calls in turn within one operation deadline; returns the last result."""
+        deadline = time.monotonic() + self.timeout
+        result = None
+        for call in calls:
+            result = call().get(timeout=max(deadline - time.monotonic(), 0.001))
+        return result
+
+    def read(self, key: str) -> int | None:
+        path = f"/chaoslab/r/{key}"
+        try:
+            data, _ = self._await(
+                lambda: self.kazoo.sync_async(path), lambda: self.kazoo.get_async(path)
+            )
+        except NoNodeError:
+            return None
+        return int(data)
+
+    def write(self, key: str, value: int) -> None:
+        path, data = f"/chaoslab/r/{key}", str(value).encode()
+        try:
+            self._await(lambda: self.kazoo.set_async(path, data))
+        except NoNodeError:
+            try:
+                self._await(lambda: self.kazoo.create_async(path, data))
+            except NodeExistsError:
+                self._await(lambda: self.kazoo.set_async(path, data))
+
+    def cas(self, key: str, expected: int | None, new: int) -> bool:
+        """A versioned set: it succeeds only if nothing changed since the read."""
+        path, data = f"/chaoslab/r/{key}", str(new).encode()
+        try:
+            if expected is None:
+                self._await(lambda: self.kazoo.create_async(path, data))
+                return True
+            current, stat = self._await(lambda: self.kazoo.get_async(path))
+            if int(current) != expected:
+                return False
+            self._await(lambda: self.kazoo.set_async(path, data, version=stat.version))
+        except (NodeExistsError, NoNodeError, BadVersionError):
+            return False
+        return True
+
+    def add(self, key: str, value: int) -> None:
+        path = f"/chaoslab/s/{key}/{value}"
+        self._await(lambda: self.kazoo.create_async(path, b"", makepath=True))
+
+    def read_all(self, key: str) -> list[int]:
+        path = f"/chaoslab/s/{key}"
+        try:
+            children = self._await(
+                lambda: self.kazoo.sync_async(path), lambda: self.kazoo.get_children_async(path)
+            )
+        except NoNodeError:
+            return []
+        return [int(child) for child in children]
+
+    def close(self) -> None:
+        self.kazoo.stop()
+        self.kazoo.close()
 
 
 class ZooKeeper(System):
@@ -53,6 +136,17 @@ class ZooKeeper(System):
         match = re.search(r"^Mode: (\S+)", reply, re.MULTILINE)
         return match.group(1) if match else "looking"
 
+    def client(self, cluster: Cluster, node: str | None, timeout: float) -> Client:
+        return ZooKeeperClient(self.hosts(cluster, [node] if node else None), timeout)
+
+    def driver_settings(self) -> dict[str, Any]:
+        return {
+            "driver": "kazoo",
+            "session_timeout_s": SESSION_TIMEOUT,
+            "connection_retry": "kazoo default (unbounded, exponential back-off)",
+            "reads": "sync() then get: linearizable",
+        }
+
     def readiness(self, cluster: Cluster) -> str | None:
         modes = {node: self.mode(cluster, node) for node in cluster.names}
         if sorted(modes.values()) != ["follower"] * (len(modes) - 1) + ["leader"]:
@@ -69,15 +163,10 @@ class ZooKeeper(System):
             client.close()
         return None if value == token else "kazoo did not read back its own write"
 
-    def observe(self, cluster: Cluster, now: Callable[[], int]) -> list[Observation]:
-        observations = []
-        for node in cluster.names:
-            try:
-                mode = self.mode(cluster, node, timeout=0.3)
-            except OSError:  # down, paused or cut off: no view to report
-                continue
-            observations.append(self.observation(node, mode, now()))
-        return observations
+    def observe_node(
+        self, cluster: Cluster, node: str, now: Callable[[], int], timeout: float = 0.3
+    ) -> Observation:
+        return self.observation(node, self.mode(cluster, node, timeout), now())
 
     @staticmethod
     def observation(node: str, mode: str, time: int) -> Observation:

@@ -1,0 +1,243 @@
+"""Concurrent clients issuing operations on a fixed schedule, recording every one.
+
+Operations are issued open-loop: each client's next operation is due at a
+fixed interval whether or not the previous one has returned. A client that
+waits for each reply would quantise an outage to its timeout. Every
+operation is written to the history twice, at invocation and completion, on
+the run's clock: `ok`, `fail` (definitely not applied) or `info` (unknown).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import random
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from chaos.history import HistoryWriter, Op
+
+if TYPE_CHECKING:
+    from chaos.cluster import Cluster
+    from chaos.systems.base import Client, System
+
+WorkloadKind = Literal["register", "unique-writes", "membership"]
+Binding = Literal["per-node", "driver"]
+SET_KEY = "s"
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    """What to run: the operation mix, how many clients, how fast, how patient."""
+
+    kind: WorkloadKind = "register"
+    clients: int = 5
+    binding: Binding = "per-node"
+    rate: float = 100.0
+    timeout: float = 0.5
+    keys: int = 3
+
+
+@dataclass(frozen=True)
+class Invocation:
+    f: str
+    key: str
+    value: Any
+
+
+class OperationGenerator:
+    """Draws each client's next operation from a seeded generator.
+
+    Written values are unique across the run (a counter), so a read names
+    the one write it saw; a compare-and-set expects the last value this
+    client saw for the key.
+    """
+
+    def __init__(self, spec: WorkloadSpec, seed: int) -> None:
+        self.spec = spec
+        self.random = random.Random(seed)
+        self.values = itertools.count(1)
+        self.last_seen: dict[tuple[int, str], int | None] = {}
+        self._lock = threading.Lock()
+
+    def next(self, process: int) -> Invocation:
+        with self._lock:
+            if self.spec.kind == "unique-writes":
+                return Invocation("add", SET_KEY, next(self.values))
+            if self.spec.kind == "membership":
+                return Invocation("read", "members", None)
+            key = f"k{self.random.randrange(self.spec.keys)}"
+            draw = self.random.random()
+            if draw < 0.5:
+                return Invocation("read", key, None)
+            if draw < 0.8:
+                return Invocation("write", key, next(self.values))
+            expected = self.last_seen.get((process, key))
+            return Invocation("cas", key, [expected, next(self.values)])
+
+    def saw(self, process: int, key: str, value: int | None) -> None:
+        with self._lock:
+            self.last_seen[(process, key)] = value
+
+
+class Workload:
+    """Runs the spec's clients against a cluster until stopped."""
+
+    def __init__(
+        self,
+        system: System,
+        cluster: Cluster,
+        spec: WorkloadSpec,
+        writer: HistoryWriter,
+        seed: int = 0,
+    ) -> None:
+        self.system, self.cluster, self.spec, self.writer = system, cluster, spec, writer
+        self.generator = OperationGenerator(spec, seed)
+        self.op_ids = itertools.count()
+        self.clients: list[tuple[str | None, Client]] = []
+        self.recent: deque[tuple[int, str]] = deque(maxlen=100_000)
+        self._stop = threading.Event()
+        self._scheduler: threading.Thread | None = None
+        in_flight = int(spec.rate * max(spec.timeout, 0.1) * 2) + spec.clients
+        self._pool = ThreadPoolExecutor(max_workers=min(in_flight, 512), thread_name_prefix="op")
+
+    def start(self) -> None:
+        names = self.cluster.names
+        for process in range(self.spec.clients):
+            node = names[process % len(names)] if self.spec.binding == "per-node" else None
+            self.clients.append((node, self.system.client(self.cluster, node, self.spec.timeout)))
+        self._scheduler = threading.Thread(target=self._schedule, name="scheduler", daemon=True)
+        self._scheduler.start()
+
+    def _schedule(self) -> None:
+        """Each client issues an operation every `clients / rate` seconds, staggered."""
+        interval = self.spec.clients / self.spec.rate
+        start = time.monotonic()
+        due = [(start + interval * p / self.spec.clients, p) for p in range(self.spec.clients)]
+        heapq.heapify(due)
+        while not self._stop.is_set():
+            at, process = heapq.heappop(due)
+            if self._stop.wait(max(at - time.monotonic(), 0)):
+                return
+            self._pool.submit(self._invoke, process)
+            heapq.heappush(due, (at + interval, process))
+
+    def _invoke(self, process: int) -> None:
+        node, client = self.clients[process]
+        call = self.generator.next(process)
+        op_id = next(self.op_ids)
+        clock = self.writer.clock
+        self.writer.write(
+            Op("invoke", op_id, process, call.f, call.key, call.value, clock.now(), node)
+        )
+        try:
+            result = self._apply(client, call)
+        except Exception as error:
+            kind = "fail" if client.definitely_failed(error) else "info"
+            completion = Op(
+                kind,
+                op_id,
+                process,
+                call.f,
+                call.key,
+                call.value,
+                clock.now(),
+                node,
+                type(error).__name__,
+            )
+        else:
+            completion = self._completion(process, op_id, node, call, result, clock.now())
+        self.writer.write(completion)
+        self.recent.append((completion.time, completion.type))
+
+    def _apply(self, client: Client, call: Invocation) -> Any:
+        match call.f:
+            case "read":
+                return client.read(call.key)
+            case "write":
+                return client.write(call.key, call.value)
+            case "cas":
+                return client.cas(call.key, *call.value)
+            case "add":
+                return client.add(call.key, call.value)
+        raise ValueError(f"unknown operation {call.f!r}")
+
+    def _completion(
+        self, process: int, op_id: int, node: str | None, call: Invocation, result: Any, now: int
+    ) -> Op:
+        value = call.value
+        kind: Literal["ok", "fail"] = "ok"
+        if call.f == "read":
+            value = result
+            self.generator.saw(process, call.key, result)
+        elif call.f == "write":
+            self.generator.saw(process, call.key, call.value)
+        elif call.f == "cas":
+            if result:
+                self.generator.saw(process, call.key, call.value[1])
+            else:
+                kind, value = "fail", call.value
+        return Op(kind, op_id, process, call.f, call.key, value, now, node)
+
+    def stop(self) -> None:
+        """Stop issuing; let operations in flight complete (each has a deadline)."""
+        self._stop.set()
+        if self._scheduler:
+            self._scheduler.join()
+        self._pool.shutdown(wait=True)
+
+    def final_read(self, deadline_s: float = 30.0) -> Op | None:
+        """Read the whole set back, retrying until one read succeeds, and record it."""
+        if self.spec.kind != "unique-writes":
+            return None
+        clock = self.writer.clock
+        client = self.system.client(self.cluster, None, max(self.spec.timeout, 5.0))
+        give_up = time.monotonic() + deadline_s
+        try:
+            while True:
+                op_id = next(self.op_ids)
+                invoke = Op("invoke", op_id, -1, "final-read", SET_KEY, None, clock.now())
+                self.writer.write(invoke)
+                try:
+                    values = client.read_all(SET_KEY)
+                except Exception as error:
+                    self.writer.write(
+                        Op(
+                            "info",
+                            op_id,
+                            -1,
+                            "final-read",
+                            SET_KEY,
+                            None,
+                            clock.now(),
+                            None,
+                            type(error).__name__,
+                        )
+                    )
+                    if time.monotonic() > give_up:
+                        return None
+                    time.sleep(0.5)
+                    continue
+                done = Op("ok", op_id, -1, "final-read", SET_KEY, sorted(values), clock.now())
+                self.writer.write(done)
+                return done
+        finally:
+            client.close()
+
+    def close(self) -> None:
+        for _, client in self.clients:
+            # a client of a killed node may fail to close; it holds nothing to keep
+            with contextlib.suppress(Exception):
+                client.close()
+
+    def throughput(self, window_s: float = 1.0) -> tuple[float, float]:
+        """(ok ops/s, errors/s) over the last window, for the live display."""
+        since = self.writer.clock.now() - int(window_s * 1e9)
+        recent = [kind for at, kind in list(self.recent) if at >= since]
+        ok = sum(kind == "ok" for kind in recent)
+        return ok / window_s, (len(recent) - ok) / window_s
