@@ -77,6 +77,7 @@ class Cluster:
             compose_env_files=[env_file],
         )
         self.nodes: list[Node] = []
+        self.up_seconds = 0.0
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -122,7 +123,8 @@ class Cluster:
         self.system.bootstrap(self)
         progress(f"waiting for {self.system.name} to be ready through its client")
         self.system.wait_ready(self)
-        return time.monotonic() - started
+        self.up_seconds = time.monotonic() - started
+        return self.up_seconds
 
     def down(self, progress: Progress) -> float:
         """Remove every container, network and volume of the run; returns seconds taken."""
