@@ -6,6 +6,7 @@ a traceback means a bug in the suite.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +14,10 @@ from rich.console import Console
 from rich.table import Table
 
 from chaos import cluster, doctor, engine, images
+from chaos.experiment import CATALOGUE, ExperimentError, load_experiment, validate_paths
+from chaos.history import load_history
 from chaos.images import ImageSource
+from chaos.runner import EXIT_CODES, Outcome, Run, judge_run
 from chaos.systems import SYSTEMS, NotReady, UnknownSystem, make_system
 
 app = typer.Typer(no_args_is_help=True, help="Chaos experiments on real clusters in Docker.")
@@ -26,6 +30,7 @@ USER_ERRORS = (
     images.ImageError,
     NotReady,
     UnknownSystem,
+    ExperimentError,
     ValueError,
 )
 
@@ -159,6 +164,91 @@ def doctor_command() -> None:
                 console.print(f"        fix: [bold]{finding.fix}[/bold]", highlight=False)
     if missing:
         raise typer.Exit(1)
+
+
+@app.command()
+def validate(
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Files or folders (default: the catalogue).")
+    ] = None,
+) -> None:
+    """Validate experiment files without starting anything."""
+    errors = validate_paths(paths or [CATALOGUE])
+    for line in errors:
+        console.print(line, highlight=False, soft_wrap=True)
+    if errors:
+        raise typer.Exit(2)
+    console.print("all experiments are valid")
+
+
+@app.command("list")
+def list_experiments(
+    path: Annotated[str, typer.Argument(help="A folder of experiments.")] = str(CATALOGUE),
+) -> None:
+    """The catalogue: every experiment with its one-line description."""
+    table = Table("experiment", "system", "description")
+    for file in sorted(Path(path).rglob("*.yaml")):
+        try:
+            experiment = load_experiment(file)
+        except ExperimentError as exc:
+            table.add_row(str(file), "?", f"[red]{exc}[/red]")
+            continue
+        table.add_row(str(file), experiment.system, experiment.description or experiment.title)
+    console.print(table)
+
+
+def _print_outcome(outcome: Outcome) -> None:
+    for verdict in outcome.verdicts:
+        colour = "green" if verdict.held else "red"
+        console.print(f"  [{colour}]{verdict.line()}[/{colour}]", highlight=False)
+    if outcome.error:
+        console.print(f"  [red]run failed: {outcome.error}[/red]", highlight=False)
+    console.print(f"  {outcome.status}: {outcome.run_dir}", highlight=False)
+
+
+@app.command()
+def run(
+    files: Annotated[list[Path], typer.Argument(help="Experiment files.")],
+    repeat: Annotated[int | None, typer.Option(help="Repetitions (default: the file's).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: the file's).")] = None,
+    keep: Annotated[bool, typer.Option(help="Leave the (healed) cluster running.")] = False,
+    image_source: Annotated[
+        str | None, typer.Option(help="local or official (default: the file's).")
+    ] = None,
+) -> None:
+    """Run experiments. Exit 0: every SLO held; 1: an SLO failed; 2: a run itself failed."""
+    try:
+        if image_source is not None and image_source not in images.IMAGE_SOURCES:
+            raise ValueError(f"--image-source: expected one of {images.IMAGE_SOURCES}")
+        experiments = [load_experiment(file) for file in files]
+    except USER_ERRORS as exc:
+        raise fail(str(exc)) from None
+    worst = 0
+    for experiment in experiments:
+        for index in range(repeat or experiment.repeats):
+            console.rule(f"{experiment.title} (run {index + 1})")
+            outcome = Run(
+                experiment,
+                repeat=index,
+                image_source=image_source,  # type: ignore[arg-type]
+                seed=seed,
+                keep=keep,
+            ).execute()
+            _print_outcome(outcome)
+            worst = max(worst, EXIT_CODES[outcome.status])
+    raise typer.Exit(worst)
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A run folder under reports/.")]) -> None:
+    """Recompute a run's metrics and verdicts from its files alone."""
+    try:
+        experiment = load_experiment(run_dir / "experiment.yaml")
+        outcome = judge_run(run_dir, experiment, load_history(run_dir / "history.jsonl"))
+    except (*USER_ERRORS, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    _print_outcome(outcome)
+    raise typer.Exit(EXIT_CODES[outcome.status])
 
 
 if __name__ == "__main__":

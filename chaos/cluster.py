@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
 from docker.errors import APIError, NotFound
 from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException
@@ -50,6 +52,28 @@ class Node:
     ports: dict[int, int] = field(default_factory=dict)
 
 
+def free_ports(system: System) -> list[tuple[str, int]]:
+    """A free 127.0.0.1 port per service, fixed for the run.
+
+    Ports Docker picks itself change when a killed container starts again,
+    which would cut clients off from a node that is back; ports chosen here
+    stay, and two runs on one machine still never share one.
+    """
+    compose = yaml.safe_load((COMPOSE_DIR / system.compose_file).read_text())
+    sockets = []
+    try:
+        for _ in compose["services"]:
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [
+            (s, sock.getsockname()[1]) for s, sock in zip(compose["services"], sockets, strict=True)
+        ]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def new_run_id(system: str) -> str:
     """Sortable and unique: two runs on one machine never share a project or label."""
     return f"{system}-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
@@ -67,6 +91,7 @@ class Cluster:
         env_file = Path(self._env_dir.name) / "compose.env"
         env = {
             "CHAOS_RUN_ID": run_id,
+            **{f"{service.upper()}_PORT": str(port) for service, port in free_ports(system)},
             **{f"{name.upper()}_IMAGE": ref for name, ref in image_refs.items()},
             **system.compose_env(),
         }

@@ -1,8 +1,9 @@
 """The run's record: operations, fault events and observations on one clock.
 
 Everything a report or a check needs is in `history.jsonl`, one JSON object a
-line, written while the run goes and flushed line by line so that an
-interrupted run keeps its evidence. Times are nanoseconds of
+line (its `record` field says which: meta, op, fault or obs), written while
+the run goes and flushed line by line so that an interrupted run keeps its
+evidence. Times are nanoseconds of
 `time.monotonic_ns()` since the run's clock started; the wall-clock start is
 in the `meta` record so a reader can place the run in real time.
 """
@@ -90,13 +91,13 @@ _KIND_OF = {cls: kind for kind, cls in _KINDS.items()}
 
 
 def to_json(record: Record) -> str:
-    return json.dumps({"kind": _KIND_OF[type(record)], **asdict(record)}, default=str)
+    return json.dumps({"record": _KIND_OF[type(record)], **asdict(record)}, default=str)
 
 
 def from_json(line: str) -> Record | dict[str, Any]:
     """Parse one line: a record, or the `meta` dictionary."""
     data = json.loads(line)
-    kind = data.pop("kind")
+    kind = data.pop("record")
     if kind == "meta":
         return data
     if kind == "fault":
@@ -114,7 +115,7 @@ class HistoryWriter:
         self._file: TextIO = path.open("a", encoding="utf-8", buffering=1)
         self._write_line(
             json.dumps(
-                {"kind": "meta", "wall_origin": clock.wall_origin, **(meta or {})}, default=str
+                {"record": "meta", "wall_origin": clock.wall_origin, **(meta or {})}, default=str
             )
         )
 

@@ -100,7 +100,7 @@ class Workload:
         self.generator = OperationGenerator(spec, seed)
         self.op_ids = itertools.count()
         self.clients: list[tuple[str | None, Client]] = []
-        self.recent: deque[tuple[int, str]] = deque(maxlen=100_000)
+        self.recent: deque[tuple[int, bool]] = deque(maxlen=100_000)
         self._stop = threading.Event()
         self._scheduler: threading.Thread | None = None
         in_flight = int(spec.rate * max(spec.timeout, 0.1) * 2) + spec.clients
@@ -153,7 +153,8 @@ class Workload:
         else:
             completion = self._completion(process, op_id, node, call, result, clock.now())
         self.writer.write(completion)
-        self.recent.append((completion.time, completion.type))
+        served = completion.type == "ok" or (completion.type == "fail" and not completion.error)
+        self.recent.append((completion.time, served))
 
     def _apply(self, client: Client, call: Invocation) -> Any:
         match call.f:
@@ -236,8 +237,11 @@ class Workload:
                 client.close()
 
     def throughput(self, window_s: float = 1.0) -> tuple[float, float]:
-        """(ok ops/s, errors/s) over the last window, for the live display."""
+        """(served ops/s, errors/s) over the last window, for the live display.
+
+        Served means a definite answer: ok, or a refused compare-and-set.
+        """
         since = self.writer.clock.now() - int(window_s * 1e9)
-        recent = [kind for at, kind in list(self.recent) if at >= since]
-        ok = sum(kind == "ok" for kind in recent)
+        recent = [served for at, served in list(self.recent) if at >= since]
+        ok = sum(recent)
         return ok / window_s, (len(recent) - ok) / window_s

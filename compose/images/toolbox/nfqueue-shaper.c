@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <linux/netfilter.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <poll.h>
@@ -35,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+/* After netinet/in.h: the kernel's headers defer to glibc's only in this order. */
+#include <linux/netfilter.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 struct held {

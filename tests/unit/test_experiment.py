@@ -1,0 +1,326 @@
+"""Experiment files: the catalogue is valid, and every mistake is one line at the right place."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from chaos.experiment import (
+    CATALOGUE,
+    SYSTEM_NAMES,
+    Experiment,
+    ExperimentError,
+    find_experiments,
+    load_experiment,
+    parse_duration,
+    parse_experiment,
+    validate_paths,
+)
+
+CATALOGUE_FILES = sorted(CATALOGUE.rglob("*.yaml"))
+
+MINIMAL = """\
+title: minimal
+system: etcd
+workload:
+  kind: register
+faults: []
+"""
+
+
+def problems(tmp_path: Path, text: str) -> tuple[str, str]:
+    """(path, error message) for an experiment file that must not load."""
+    path = tmp_path / "experiment.yaml"
+    path.write_text(text)
+    with pytest.raises(ExperimentError) as caught:
+        load_experiment(path)
+    return str(path), str(caught.value)
+
+
+@pytest.mark.parametrize("path", CATALOGUE_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_catalogue_file_validates_and_sits_under_its_system(path: Path) -> None:
+    experiment = load_experiment(path)
+    assert experiment.system == path.parent.name
+    assert experiment.description
+
+
+@pytest.mark.parametrize("path", CATALOGUE_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_catalogue_run_stays_short(path: Path) -> None:
+    experiment = load_experiment(path)
+    last_heal = max(window.end or window.start for window in experiment.schedule())
+    assert experiment.steady_state.duration + last_heal + experiment.settle <= 60
+
+
+def test_catalogue_has_the_same_names_for_every_system() -> None:
+    names: dict[str, set[str]] = defaultdict(set)
+    for path in CATALOGUE_FILES:
+        names[path.parent.name].add(path.stem)
+    assert set(names) == set(SYSTEM_NAMES)
+    expected = {
+        "leader-crash",
+        "follower-crash",
+        "leader-isolation",
+        "majority-minority",
+        "pause",
+        "flapping-partition",
+        "network-delay",
+    }
+    assert all(found == expected for found in names.values()), dict(names)
+
+
+def test_validate_with_no_path_checks_the_whole_catalogue() -> None:
+    assert len(find_experiments()) == len(CATALOGUE_FILES) == 35
+    assert validate_paths() == []
+
+
+def test_readme_example_is_a_valid_experiment() -> None:
+    readme = (CATALOGUE / "README.md").read_text()
+    example = re.search(r"```yaml\n(.*?)```", readme, re.DOTALL)
+    assert example is not None
+    experiment = parse_experiment(example[1], "README.md")
+    assert experiment.faults[0].kind == "kill"
+
+
+def test_minimal_file_gets_every_default(tmp_path: Path) -> None:
+    path = tmp_path / "minimal.yaml"
+    path.write_text(MINIMAL)
+    experiment = load_experiment(path)
+    assert experiment.description is None
+    assert experiment.tags == ()
+    assert experiment.cluster.image_source == "local"
+    assert experiment.cluster.settings == {}
+    workload = experiment.workload
+    assert (workload.clients, workload.binding, workload.rate) == (5, "per-node", 100.0)
+    assert (workload.timeout, workload.keys, workload.consistency) == (0.5, 3, None)
+    assert (experiment.steady_state.duration, experiment.steady_state.min_success_rate) == (
+        5.0,
+        0.99,
+    )
+    assert experiment.faults == ()
+    assert (experiment.settle, experiment.repeats, experiment.seed) == (10.0, 1, 0)
+    assert all(value is None for value in experiment.expect.model_dump().values())
+
+
+def test_cassandra_consistency_defaults_to_quorum() -> None:
+    text = MINIMAL.replace("etcd", "cassandra").replace("register", "unique-writes")
+    assert parse_experiment(text).workload.consistency == "QUORUM"
+
+
+def test_unique_writes_has_no_register_keys() -> None:
+    assert parse_experiment(MINIMAL.replace("register", "unique-writes")).workload.keys is None
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("500ms", 0.5),
+        ("5s", 5.0),
+        ("1.5s", 1.5),
+        ("2m", 120.0),
+        ("1h", 3600.0),
+        (3, 3.0),
+        (0.25, 0.25),
+    ],
+)
+def test_duration_parses_units_and_plain_seconds(text: str | float, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["fast", "5 seconds", "-1s", -1, True, "", "1.5.2s", float("inf")])
+def test_duration_rejects_anything_else(text: object) -> None:
+    with pytest.raises(ValueError, match="expected a duration like 500ms, 5s or 2m"):
+        parse_duration(text)
+
+
+def test_model_dump_yaml_round_trips_with_defaults_filled() -> None:
+    for path in CATALOGUE_FILES:
+        experiment = load_experiment(path)
+        dumped = experiment.model_dump_yaml()
+        assert parse_experiment(dumped, "dump") == experiment
+    minimal = parse_experiment(MINIMAL).model_dump_yaml()
+    assert "timeout: 0.5" in minimal
+    assert "min_success_rate: 0.99" in minimal
+
+
+def test_repeat_expands_into_injections_that_each_heal_before_the_next() -> None:
+    flapping = load_experiment(CATALOGUE / "etcd" / "flapping-partition.yaml")
+    windows = [(window.start, window.end) for window in flapping.schedule()]
+    assert windows == [(5.0, 7.0), (9.0, 11.0), (13.0, 15.0)]
+
+
+def test_process_fault_without_duration_is_never_healed() -> None:
+    text = MINIMAL.replace("faults: []", "faults:\n  - {kind: kill, target: n2, at: 5s}")
+    window = parse_experiment(text).schedule()[0]
+    assert (window.start, window.end, window.fault.kind) == (5.0, None, "kill")
+
+
+def test_random_timing_is_drawn_from_the_seed_within_its_span() -> None:
+    text = MINIMAL.replace(
+        "faults: []",
+        "faults:\n  - kind: pause\n    random: {at: [2s, 8s], duration: [1s, 3s]}\nseed: 7",
+    )
+    experiment = parse_experiment(text)
+    first = experiment.schedule(run=0)
+    assert first == experiment.schedule(run=0)
+    assert 2 <= first[0].start <= 8
+    assert first[0].end is not None and 1 <= first[0].end - first[0].start <= 3
+    draws = {experiment.schedule(run=run)[0].start for run in range(5)}
+    assert len(draws) == 5
+
+
+# Each invalid file: its text and the exact line (after "PATH:") it must produce.
+INVALID = {
+    "unknown field points at the key": (
+        "title: t\nsystem: etcd\nworkload:\n  kind: register\n  ratee: 5\nfaults: []\n",
+        "5:3: workload.ratee: unknown field; expected one of "
+        "kind, clients, binding, rate, timeout, keys, consistency",
+    ),
+    "wrong type": (
+        "title: t\nsystem: etcd\nworkload:\n  kind: register\n  rate: fast\nfaults: []\n",
+        '5:9: workload.rate: expected a number greater than 0, got "fast"',
+    ),
+    "out of range": (
+        "title: t\nsystem: etcd\nworkload:\n  kind: register\n  clients: 0\nfaults: []\n",
+        "5:12: workload.clients: expected an integer of at least 1, got 0",
+    ),
+    "bad duration": (
+        "title: t\nsystem: etcd\nworkload:\n  kind: register\n  timeout: soon\nfaults: []\n",
+        "5:12: workload.timeout: expected a duration greater than 0, like 500ms, 5s or 2m, "
+        'got "soon"',
+    ),
+    "unknown system": (
+        "title: t\nsystem: mongo\nworkload:\n  kind: register\nfaults: []\n",
+        '2:9: system: unknown system "mongo"; expected one of '
+        "etcd, zookeeper, serf, redis, cassandra",
+    ),
+    "setting the system does not have": (
+        "title: t\nsystem: etcd\ncluster:\n  settings:\n    tick_time_ms: 500\n"
+        "workload:\n  kind: register\nfaults: []\n",
+        "5:5: cluster.settings.tick_time_ms: unknown etcd setting; "
+        "expected one of election_timeout_ms, heartbeat_interval_ms",
+    ),
+    "setting of the wrong type": (
+        "title: t\nsystem: zookeeper\ncluster:\n  settings: {sync_limit: two}\n"
+        "workload:\n  kind: register\nfaults: []\n",
+        '4:26: cluster.settings.sync_limit: expected an integer (default 2), got "two"',
+    ),
+    "consistency outside cassandra": (
+        "title: t\nsystem: redis\nworkload:\n  kind: unique-writes\n  consistency: QUORUM\n"
+        "faults: []\n",
+        "5:16: workload.consistency: applies to cassandra only, not redis",
+    ),
+    "consistency level unknown": (
+        "title: t\nsystem: cassandra\nworkload:\n  kind: unique-writes\n  consistency: MOST\n"
+        "faults: []\n",
+        '5:16: workload.consistency: expected one of ONE, QUORUM, ALL, got "MOST"',
+    ),
+    "yaml syntax error": (
+        "title: t\nsystem: [etcd\nworkload:\n  kind: register\n",
+        "3:9: invalid YAML: expected ',' or ']', but got ':'",
+    ),
+    "missing field points at the parent mapping": (
+        "title: t\nsystem: etcd\nworkload:\n  clients: 3\nfaults: []\n",
+        "4:3: workload.kind: required field is missing",
+    ),
+    "network fault without a duration": (
+        "title: t\nsystem: etcd\nworkload:\n  kind: register\nfaults:\n"
+        "  - kind: isolate\n    target: leader\n    at: 5s\n",
+        "6:5: faults[0].duration: required for isolate faults (how long until they are healed) "
+        "unless random.duration is given",
+    ),
+    "unknown fault kind": (
+        "title: t\nsystem: etcd\nworkload:\n  kind: register\nfaults:\n  - kind: explode\n",
+        "6:11: faults[0].kind: expected one of kill, stop, restart, pause, isolate, "
+        "majority-minority, bridge, partition, one-way, delay, loss, duplicate, corrupt, "
+        'bandwidth, got "explode"',
+    ),
+    "bad target inside a fault": (
+        "title: t\nsystem: etcd\nworkload:\n  kind: register\nfaults:\n"
+        "  - kind: delay\n    delay: 1s\n    target: boss\n    at: 1s\n    duration: 1s\n",
+        "8:13: faults[0].target: expected one of leader, follower, random, minority, majority, "
+        'or a node name like n2, got "boss"',
+    ),
+    "field named like its fault kind": (
+        "title: t\nsystem: etcd\nworkload:\n  kind: register\nfaults:\n"
+        "  - kind: delay\n    delay: fast\n    at: 1s\n    duration: 1s\n",
+        "7:12: faults[0].delay: expected a duration greater than 0, like 500ms, 5s or 2m, "
+        'got "fast"',
+    ),
+    "fixed and drawn start both given": (
+        "title: t\nsystem: etcd\nworkload:\n  kind: register\nfaults:\n"
+        "  - kind: pause\n    at: 1s\n    random: {at: [1s, 2s]}\n",
+        "7:9: faults[0].at: give at or random.at, not both",
+    ),
+    "partition groups that overlap": (
+        "title: t\nsystem: etcd\nworkload:\n  kind: register\nfaults:\n"
+        "  - kind: partition\n    groups: [[n1, n2], [n2, n3]]\n    at: 1s\n    duration: 1s\n",
+        "7:13: faults[0].groups: expected two or more non-empty groups with no node twice, "
+        "like [[n1], [n2, n3]]",
+    ),
+    "repeat that overlaps itself": (
+        "title: t\nsystem: etcd\nworkload:\n  kind: register\nfaults:\n"
+        "  - {kind: kill, at: 5s, duration: 3s, repeat: {times: 2, every: 3s}}\n",
+        "6:66: faults[0].repeat.every: expected more than the fault's duration (3s): "
+        "each injection must heal before the next starts",
+    ),
+    "data SLO on the membership workload": (
+        "title: t\nsystem: serf\nworkload:\n  kind: membership\nfaults: []\n"
+        "expect:\n  linearizable: true\n",
+        "7:17: expect.linearizable: the membership workload records no writes or reads to judge",
+    ),
+    "recovery that settle cannot observe": (
+        MINIMAL + "settle: 5s\nexpect:\n  recovery_after_heal: 8s\n",
+        "8:24: expect.recovery_after_heal: expected at most settle (5s): "
+        "recovery after the last heal is only observed while the run settles",
+    ),
+    "key given twice": (
+        "title: t\nsystem: etcd\nsystem: zookeeper\nworkload:\n  kind: register\nfaults: []\n",
+        "3:1: system: duplicate key",
+    ),
+    "empty file": ("# nothing yet\n", "1:1: empty file; expected an experiment mapping"),
+    "not a mapping": ("- title: t\n", "1:1: expected a mapping, got a list"),
+}
+
+
+@pytest.mark.parametrize(("text", "line"), INVALID.values(), ids=INVALID.keys())
+def test_invalid_file_gives_one_exact_line(tmp_path: Path, text: str, line: str) -> None:
+    path, message = problems(tmp_path, text)
+    assert message == f"{path}:{line}"
+
+
+def test_every_problem_gets_its_own_line_in_file_order(tmp_path: Path) -> None:
+    text = (
+        "title: t\nsystem: etcd\nworkload:\n  kind: register\n  rate: 0\n  color: red\nfaults: 3\n"
+    )
+    path, message = problems(tmp_path, text)
+    assert message.splitlines() == [
+        f"{path}:5:9: workload.rate: expected a number greater than 0, got 0",
+        f"{path}:6:3: workload.color: unknown field; expected one of "
+        "kind, clients, binding, rate, timeout, keys, consistency",
+        f"{path}:7:9: faults: expected a list, got 3",
+    ]
+
+
+def test_validate_paths_expands_folders_and_names_missing_ones(tmp_path: Path) -> None:
+    (tmp_path / "deep" / "er").mkdir(parents=True)
+    (tmp_path / "deep" / "er" / "good.yaml").write_text(MINIMAL)
+    (tmp_path / "deep" / "bad.yaml").write_text(MINIMAL.replace("etcd", "mongo"))
+    (tmp_path / "deep" / "notes.txt").write_text("not an experiment")
+    (tmp_path / "empty").mkdir()
+    errors = validate_paths([tmp_path / "deep", tmp_path / "missing", tmp_path / "empty"])
+    assert errors == [
+        f'{tmp_path / "deep" / "bad.yaml"}:2:9: system: unknown system "mongo"; '
+        "expected one of etcd, zookeeper, serf, redis, cassandra",
+        f"{tmp_path / 'missing'}: no such file or folder",
+        f"{tmp_path / 'empty'}: no experiment files (*.yaml) in this folder",
+    ]
+
+
+def test_experiment_is_frozen() -> None:
+    experiment = parse_experiment(MINIMAL)
+    with pytest.raises(ValueError, match="frozen"):
+        experiment.seed = 1  # type: ignore[misc]
+    assert isinstance(experiment, Experiment)
