@@ -527,6 +527,7 @@ class Experiment(Strict):
                 if value is not None:
                     message = "the membership workload records no writes or reads to judge"
                     problems.append(_problem(("expect", name), _invalid(message), value))
+        problems += self._early_faults()
         recovery = self.expect.recovery_after_heal
         if recovery is not None and recovery > self.settle:
             message = (
@@ -541,6 +542,21 @@ class Experiment(Strict):
             workload = self.workload.model_copy(update={"consistency": "QUORUM"})
             return self.model_copy(update={"workload": workload})
         return self
+
+    def _early_faults(self) -> list[InitErrorDetails]:
+        """Faults due before the steady state is checked (the runner would start them late)."""
+        steady = self.steady_state.duration
+        message = (
+            f"expected at least steady_state.duration ({steady:g}s): the workload's first "
+            "seconds are the steady state, checked before any fault"
+        )
+        problems = []
+        for index, fault in enumerate(self.faults):
+            drawn = fault.random.at if fault.random else None
+            earliest, field = (drawn[0], ("random", "at")) if drawn else (fault.at or 0.0, ("at",))
+            if earliest < steady:
+                problems.append(_problem(("faults", index, *field), _invalid(message), earliest))
+        return problems
 
     def _setting_problems(self) -> Iterator[InitErrorDetails]:
         system = SYSTEMS.get(self.system)

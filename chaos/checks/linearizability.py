@@ -23,7 +23,7 @@ from __future__ import annotations
 import gc
 import time
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -47,7 +47,8 @@ class KeyResult:
     verdict: Verdict
     operations: int
     counterexample: tuple[OpPair, ...] = ()
-    minimal: bool = False  # no single operation can be dropped from the counterexample
+    # Dropping any one operation (and those observing what it writes) leaves a linearizable rest.
+    minimal: bool = False
     explanation: str = ""
 
 
@@ -191,27 +192,45 @@ def _check_key(
 
 
 def _close(universe: Sequence[_Call], kept: Iterable[_Call]) -> list[_Call]:
-    """`kept` plus every operation of `universe` that writes a value a kept one observes.
+    """`kept`, plus the operations of `universe` that write what a kept one observes.
 
-    Dropping an operation is safe, in the sense that a linearizable history
-    stays linearizable, when no remaining operation observes (reads, or
-    expects in a cas) a value the dropped one writes. Every cut the checker
-    makes goes through here, so a counterexample of the cut history is one of
-    the whole: it is why an indeterminate write nobody observed can be
-    dropped before the search, and why shrinking never invents a read of a
-    value "nobody wrote".
+    Cutting operations from a history is safe (a linearizable history stays
+    linearizable) when no remaining operation observes, by reading it or
+    expecting it in a cas, a value a cut one writes. Every cut the checker
+    makes is closed this way or by `_drop`, so a counterexample of the cut
+    history is one of the whole: it is why an indeterminate write nobody
+    observed can go before the search, and why shrinking never invents a
+    read of a value "nobody wrote".
     """
-    keep = {id(c) for c in kept}
-    writers: dict[Hashable, list[_Call]] = defaultdict(list)
-    for call in universe:
-        if id(call) not in keep and call.f != "read":
-            writers[call.written()].append(call)
-    pending = [c.observed() for c in universe if id(c) in keep]
-    while pending:
-        for writer in writers.pop(pending.pop(), ()):
-            keep.add(id(writer))
-            pending.append(writer.observed())
+    keep = _reach(universe, kept, follow=_Call.observed, via=_Call.written)
     return [c for c in universe if id(c) in keep]
+
+
+def _drop(universe: Sequence[_Call], dropped: Iterable[_Call]) -> list[_Call]:
+    """`universe` without `dropped` and the operations that observe what a dropped one writes."""
+    gone = _reach(universe, dropped, follow=_Call.written, via=_Call.observed)
+    return [c for c in universe if id(c) not in gone]
+
+
+def _reach(
+    universe: Sequence[_Call],
+    start: Iterable[_Call],
+    follow: Callable[[_Call], Hashable],
+    via: Callable[[_Call], Hashable],
+) -> set[int]:
+    """Ids of `start` and of every call whose `via` value is the `follow` value of one reached."""
+    reached = {id(c) for c in start}
+    by_value: dict[Hashable, list[_Call]] = defaultdict(list)
+    for call in universe:
+        if id(call) not in reached:
+            by_value[via(call)].append(call)
+    by_value.pop(_NOTHING, None)
+    pending = [follow(c) for c in universe if id(c) in reached]
+    while pending:
+        for call in by_value.pop(pending.pop(), ()):
+            reached.add(id(call))
+            pass
+    return reached
 
 
 def _step(state: Hashable, call: _Call) -> Hashable:
@@ -310,11 +329,13 @@ def _shrink(calls: list[_Call], deadline: float) -> tuple[list[_Call], bool]:
     """A small non-linearizable subset of `calls` (known non-linearizable), and if it is minimal.
 
     First the shortest failing prefix by invoke time (galloping, then
-    bisection), then delta debugging: drop chunks, halving their size,
-    while the rest still fails. Each cut is closed under `_close`, so the
-    result is a counterexample of the whole history. Bisection assumes
-    failure persists in longer prefixes, which usually but not always holds;
-    the result is checked either way, only its minimality may suffer.
+    bisection), then delta debugging: drop chunks of halving size, each with
+    the operations that observe what it writes, while the rest still fails;
+    at chunks of one the result is minimal in that sense. Cuts are closed by
+    `_close` and `_drop`, so the result is a counterexample of the whole
+    history. Bisection assumes failure persists in longer prefixes, which
+    usually but not always holds; every candidate is checked, so only the
+    speed of shrinking depends on it.
     """
 
     def fails(candidate: list[_Call]) -> bool | None:
@@ -346,9 +367,7 @@ def _shrink(calls: list[_Call], deadline: float) -> tuple[list[_Call], bool]:
     while len(current) > 1:
         chunk = -(-len(current) // chunks)
         for start in range(0, len(current), chunk):
-            candidate = _close(current, current[:start] + current[start + chunk :])
-            if len(candidate) == len(current):
-                continue
+            candidate = _drop(current, current[start : start + chunk])
             outcome = fails(candidate)
             if outcome is None:
                 return current, False

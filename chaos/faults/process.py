@@ -137,6 +137,6 @@ def _owned(pid: int, container_id: str) -> bool:
 def _alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone, or going while we read
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead, only unreaped

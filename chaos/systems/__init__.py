@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from chaos.systems.base import NotReady, System
+from chaos.systems.cassandra import Cassandra
 from chaos.systems.etcd import Etcd
 from chaos.systems.redis import Redis
 from chaos.systems.serf import Serf
 from chaos.systems.zookeeper import ZooKeeper
 
-SYSTEMS: dict[str, type[System]] = {cls.name: cls for cls in (Etcd, ZooKeeper, Serf, Redis)}
+SYSTEMS: dict[str, type[System]] = {
+    cls.name: cls for cls in (Etcd, ZooKeeper, Serf, Redis, Cassandra)
+}
 
 
 class UnknownSystem(ValueError):
