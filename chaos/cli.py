@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from chaos import cluster, doctor, engine, images
-from chaos.experiment import CATALOGUE, ExperimentError, load_experiment, validate_paths
+from chaos.experiment import ExperimentError, find_experiments, load_experiment, validate_paths
 from chaos.history import load_history
 from chaos.images import ImageSource
 from chaos.runner import EXIT_CODES, Outcome, Run, judge_run
@@ -169,13 +169,13 @@ def doctor_command() -> None:
 @app.command()
 def validate(
     paths: Annotated[
-        list[str] | None, typer.Argument(help="Files or folders (default: the catalogue).")
+        list[Path] | None, typer.Argument(help="Files or folders (default: the catalogue).")
     ] = None,
 ) -> None:
-    """Validate experiment files without starting anything."""
-    errors = validate_paths(paths or [CATALOGUE])
+    """Check experiment files without starting anything: one line per problem."""
+    errors = validate_paths(paths or [])
     for line in errors:
-        console.print(line, highlight=False, soft_wrap=True)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     if errors:
         raise typer.Exit(2)
     console.print("all experiments are valid")
@@ -183,17 +183,18 @@ def validate(
 
 @app.command("list")
 def list_experiments(
-    path: Annotated[str, typer.Argument(help="A folder of experiments.")] = str(CATALOGUE),
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: the catalogue).")
+    ] = None,
 ) -> None:
-    """The catalogue: every experiment with its one-line description."""
-    table = Table("experiment", "system", "description")
-    for file in sorted(Path(path).rglob("*.yaml")):
-        try:
-            experiment = load_experiment(file)
-        except ExperimentError as exc:
-            table.add_row(str(file), "?", f"[red]{exc}[/red]")
-            continue
-        table.add_row(str(file), experiment.system, experiment.description or experiment.title)
+    """The experiments, one line each, with their description."""
+    table = Table("system", "experiment", "description")
+    try:
+        for path in find_experiments(paths or []):
+            loaded = load_experiment(path)
+            table.add_row(loaded.system, path.stem, loaded.description or "")
+    except ExperimentError as exc:
+        raise fail(str(exc)) from None
     console.print(table)
 
 

@@ -528,15 +528,6 @@ class Experiment(Strict):
                     message = "the membership workload records no writes or reads to judge"
                     problems.append(_problem(("expect", name), _invalid(message), value))
         problems += self._early_faults()
-        recovery = self.expect.recovery_after_heal
-        if recovery is not None and recovery > self.settle:
-            message = (
-                f"expected at most settle ({self.settle:g}s): recovery after the last heal "
-                "is only observed while the run settles"
-            )
-            problems.append(
-                _problem(("expect", "recovery_after_heal"), _invalid(message), recovery)
-            )
         _reject("Experiment", problems)
         if self.system in TUNABLE_CONSISTENCY and consistency is None:
             workload = self.workload.model_copy(update={"consistency": "QUORUM"})

@@ -229,7 +229,7 @@ def _reach(
     while pending:
         for call in by_value.pop(pending.pop(), ()):
             reached.add(id(call))
-            pass
+            pending.append(follow(call))
     return reached
 
 

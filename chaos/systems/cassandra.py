@@ -32,6 +32,7 @@ socket round trip instead of nodetool's ~0.9 s.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import secrets
@@ -56,6 +57,11 @@ from cassandra.pool import Host
 
 from chaos.history import Observation
 from chaos.systems.base import Client, NotReady, System
+
+# The driver logs every failed connection attempt, expected while nodes start
+# or after a fault; the suite reports what matters itself. With this handler
+# those records reach only a logging set-up the user configured.
+logging.getLogger("cassandra").addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from chaos.cluster import Cluster
@@ -144,15 +150,15 @@ class Loopback(EndPointFactory):
     """Turns each peer a node announces (by container address) into its published endpoint."""
 
     def __init__(self, cluster: Cluster) -> None:
-        self.cluster = cluster
+        self.run = cluster  # not `self.cluster`: the driver sets that to itself
 
     def endpoint(self, node: str) -> PublishedEndPoint:
         return PublishedEndPoint(node, self.port)
 
     def port(self, node: str) -> int:
-        self.cluster.refresh()
+        self.run.refresh()
         try:
-            return self.cluster.client_address(node, CQL_PORT)[1]
+            return self.run.client_address(node, CQL_PORT)[1]
         except KeyError:
             raise ConnectionRefusedError(f"{node} publishes no CQL port: not running") from None
 
@@ -165,8 +171,8 @@ class Loopback(EndPointFactory):
     def node_at(self, ip: str) -> str | None:
         for attempt in range(2):
             if attempt:
-                self.cluster.refresh()  # a restarted node may have a new address
-            for node in self.cluster.nodes:
+                self.run.refresh()  # a restarted node may have a new address
+            for node in self.run.nodes:
                 if node.ip == ip:
                     return node.name
         return None

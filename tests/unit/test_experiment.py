@@ -271,11 +271,6 @@ INVALID = {
         "expect:\n  linearizable: true\n",
         "7:17: expect.linearizable: the membership workload records no writes or reads to judge",
     ),
-    "recovery that settle cannot observe": (
-        MINIMAL + "settle: 5s\nexpect:\n  recovery_after_heal: 8s\n",
-        "8:24: expect.recovery_after_heal: expected at most settle (5s): "
-        "recovery after the last heal is only observed while the run settles",
-    ),
     "key given twice": (
         "title: t\nsystem: etcd\nsystem: zookeeper\nworkload:\n  kind: register\nfaults: []\n",
         "3:1: system: duplicate key",

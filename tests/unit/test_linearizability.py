@@ -232,6 +232,14 @@ def test_stale_read_counterexample_is_the_two_writes_and_the_read() -> None:
     assert failure.minimal
 
 
+def test_a_cut_never_separates_a_read_from_its_later_invoked_write() -> None:
+    # The first read sees a write invoked after it; a cut of the history between
+    # them must keep the write, or shrinking would blame the innocent read.
+    early_reads = [("read", None, t, t + 1) for t in range(1, 9)]
+    spans = [("read", 1, 0, 1_000), *early_reads, ("write", 1, 20, 30), ("read", PHANTOM, 40, 50)]
+    assert counterexample_ids(planted_read(spans)) == {10_010}
+
+
 def test_reads_that_go_back_in_time_are_caught_though_no_write_completed_before() -> None:
     # The write is still running when both reads happen; seeing 1 then the old None
     # is impossible in any order, though no read follows a completed write.
