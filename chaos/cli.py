@@ -17,6 +17,7 @@ from chaos import cluster, doctor, engine, images
 from chaos.experiment import ExperimentError, find_experiments, load_experiment, validate_paths
 from chaos.history import load_history
 from chaos.images import ImageSource
+from chaos.report import write_index, write_run_report
 from chaos.runner import EXIT_CODES, Outcome, Run, judge_run
 from chaos.systems import SYSTEMS, NotReady, UnknownSystem, make_system
 
@@ -204,7 +205,7 @@ def _print_outcome(outcome: Outcome) -> None:
         console.print(f"  [{colour}]{verdict.line()}[/{colour}]", highlight=False)
     if outcome.error:
         console.print(f"  [red]run failed: {outcome.error}[/red]", highlight=False)
-    console.print(f"  {outcome.status}: {outcome.run_dir}", highlight=False)
+    console.print(f"  {outcome.status}: {outcome.run_dir / 'index.html'}", highlight=False)
 
 
 @app.command()
@@ -235,7 +236,9 @@ def run(
                 seed=seed,
                 keep=keep,
             ).execute()
+            write_run_report(outcome.run_dir)
             _print_outcome(outcome)
+            write_index(outcome.run_dir.parent)
             worst = max(worst, EXIT_CODES[outcome.status])
     raise typer.Exit(worst)
 
@@ -248,6 +251,8 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run folder under repo
         outcome = judge_run(run_dir, experiment, load_history(run_dir / "history.jsonl"))
     except (*USER_ERRORS, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
+    write_run_report(run_dir)
+    write_index(run_dir.parent)
     _print_outcome(outcome)
     raise typer.Exit(EXIT_CODES[outcome.status])
 

@@ -93,7 +93,10 @@ class Run:
         self.image_source: ImageSource = image_source or experiment.cluster.image_source
         self.seed = experiment.seed if seed is None else seed
         self.keep = keep
-        self.system = make_system(experiment.system, experiment.cluster.settings)
+        settings = dict(experiment.cluster.settings)
+        if experiment.workload.consistency is not None:  # the client's consistency level
+            settings["consistency"] = experiment.workload.consistency
+        self.system = make_system(experiment.system, settings)
         self.run_id = cluster.new_run_id(experiment.system)
         self.run_dir = reports / self.run_id
         self.status = RunStatus(experiment.title, experiment.system)

@@ -6,9 +6,11 @@ the fault after it (or the workload's end), so consecutive faults do not
 take credit or blame for each other.
 
 An operation is *served* when the system answered it: it completed `ok`, or
-it is a cas that completed `fail` (the system's answer "not the expected
-value"; any other `fail` or `info` is an error). Times in the dataclasses
-are nanoseconds of the run's clock (`*_ns`); durations are seconds (`*_s`).
+`fail` with no error (a definite "no", such as a cas that found another
+value); a `fail` with an error (refused) or an `info` is an error, as the
+workload counts them. The `final-read` after the workload is a check, not
+load, and is left out. Times in the dataclasses are nanoseconds of the
+run's clock (`*_ns`); durations are seconds (`*_s`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from chaos.checks.linearizability import OpPair
-from chaos.history import History, Observation, pair_operations
+from chaos.history import History, Observation, Op, pair_operations
 
 BUCKET_NS = 100_000_000
 WARM_UP_NS = 1_000_000_000  # left out of the baseline: clients and caches still warming
@@ -138,25 +140,29 @@ class _Run:
     invokes: list[int]
     served_ns: list[int]  # completion times, sorted
     errors_ns: list[int]
-    bounds: tuple[int, int]  # the workload's first and last record
+    bounds: tuple[int, int]  # the workload's span, half-open
 
     @classmethod
     def of(cls, history: History) -> _Run:
-        ops = sorted(pair_operations(history.ops), key=lambda p: p[0].time)
-        completed = [(invoke, c) for invoke, c in ops if c is not None]
+        ops = sorted(pair_operations(_workload(history)), key=lambda p: p[0].time)
+        completions = [c for _, c in ops if c is not None]
         return cls(
             ops=ops,
             invokes=[invoke.time for invoke, _ in ops],
-            served_ns=sorted(c.time for invoke, c in completed if _served((invoke, c))),
-            errors_ns=sorted(c.time for invoke, c in completed if not _served((invoke, c))),
+            served_ns=sorted(c.time for c in completions if _served(c)),
+            errors_ns=sorted(c.time for c in completions if not _served(c)),
             bounds=_workload_bounds(history),
         )
 
 
+def _workload(history: History) -> list[Op]:
+    return [op for op in history.ops if op.f != "final-read"]
+
+
 def _workload_bounds(history: History) -> tuple[int, int]:
-    """First and last operation record; the fault events' span if there are none."""
-    times = [op.time for op in history.ops] or [e.time for e in history.faults] or [0]
-    return min(times), max(times)
+    """The span of the workload's records, half-open; the fault events' span if there are none."""
+    times = [op.time for op in _workload(history)] or [e.time for e in history.faults] or [0]
+    return min(times), max(times) + 1
 
 
 def recovery_metrics(history: History) -> RecoveryReport:
@@ -213,11 +219,10 @@ def fault_windows(history: History) -> list[FaultWindow]:
     return windows
 
 
-def _served(pair: OpPair) -> bool:
-    completion = pair[1]
+def _served(completion: Op | None) -> bool:
     if completion is None:
         return False
-    return completion.type == "ok" or (completion.type == "fail" and pair[0].f == "cas")
+    return completion.type == "ok" or (completion.type == "fail" and not completion.error)
 
 
 def _seconds(ns: int) -> float:
@@ -240,7 +245,7 @@ def _client_outages(run: _Run, fault: FaultWindow) -> tuple[Outage, ...]:
                 for invoke, completion in ops
                 if invoke.time < fault.scope_end_ns
                 and (completion is None or completion.time >= fault.start_ns)
-                and not _served((invoke, completion))
+                and not _served(completion)
             ),
             None,
         )
@@ -250,7 +255,7 @@ def _client_outages(run: _Run, fault: FaultWindow) -> tuple[Outage, ...]:
             (
                 c.time
                 for invoke, c in ops
-                if c is not None and invoke.time >= first.time and _served((invoke, c))
+                if c is not None and invoke.time >= first.time and _served(c)
             ),
             default=None,
         )
@@ -268,7 +273,7 @@ def _cluster_outage(run: _Run, clients: tuple[Outage, ...]) -> Outage | None:
         return None
     start = min(o.start_ns for o in clients)
     end = min(
-        (c.time for invoke, c in run.ops if invoke.time >= start and _served((invoke, c))),
+        (c.time for invoke, c in run.ops if invoke.time >= start and _served(c)),
         default=None,
     )
     return _outage(None, start, end)
@@ -337,7 +342,7 @@ def _time_to_recover_after_heal(history: History, run: _Run, fault: FaultWindow)
     first_served: dict[str, int] = {}
     for invoke, completion in run.ops:
         node = (completion and completion.node) or invoke.node
-        if node and completion and completion.time >= heal and _served((invoke, completion)):
+        if node and completion and completion.time >= heal and _served(completion):
             first_served[node] = min(completion.time, first_served.get(node, completion.time))
     nodes = {op.node for op in history.ops if op.node}
     if nodes - first_served.keys():
@@ -375,7 +380,7 @@ def _phases(run: _Run, fault: FaultWindow) -> tuple[PhaseStats, ...]:
 def _phase_stats(run: _Run, phase: Phase, start: int, end: int) -> PhaseStats:
     ops = run.ops[bisect_left(run.invokes, start) : bisect_left(run.invokes, end)]
     latencies = sorted(
-        (c.time - invoke.time) / 1e6 for invoke, c in ops if c is not None and _served((invoke, c))
+        (c.time - invoke.time) / 1e6 for invoke, c in ops if c is not None and _served(c)
     )
     p50, p95, p99 = (_nearest_rank(latencies, p) for p in PERCENTILES)
     return PhaseStats(

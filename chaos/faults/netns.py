@@ -25,7 +25,7 @@ from docker.models.containers import Container
 from chaos.cluster import LABEL_MANAGED, LABEL_RUN, Node
 from chaos.faults.errors import NodeDown, ToolboxError
 
-TOOLBOX_IMAGE = "chaoslab/toolbox:dev"
+TOOLBOX_IMAGE = "chaoslab/toolbox:local"  # the tag chaos/images.py builds
 LABEL_HELPER = "io.chaoslab.nemesis-helper"
 T = TypeVar("T")
 R = TypeVar("R")

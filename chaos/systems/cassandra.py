@@ -146,11 +146,30 @@ class PublishedEndPoint(EndPoint):
         return f"<PublishedEndPoint {self}>"
 
 
+class Addresses:
+    """Which node each container address belongs to, remembered across stops.
+
+    A stopped container has no address in Docker, but its peers still name
+    it by its last one, so an address is forgotten only when another node
+    takes it.
+    """
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+
+    def names(self, cluster: Cluster) -> dict[str, str]:
+        for node in cluster.nodes:
+            if node.ip:
+                self._names[node.ip] = node.name
+        return self._names
+
+
 class Loopback(EndPointFactory):
     """Turns each peer a node announces (by container address) into its published endpoint."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, addresses: Addresses) -> None:
         self.run = cluster  # not `self.cluster`: the driver sets that to itself
+        self.addresses = addresses
 
     def endpoint(self, node: str) -> PublishedEndPoint:
         return PublishedEndPoint(node, self.port)
@@ -163,19 +182,14 @@ class Loopback(EndPointFactory):
             raise ConnectionRefusedError(f"{node} publishes no CQL port: not running") from None
 
     def create(self, row: dict[str, Any]) -> EndPoint:
-        address = row.get("native_address") or row.get("rpc_address")
-        if not address or str(address) in ("0.0.0.0", "::"):
-            address = row.get("peer")
-        return self.endpoint(self.node_at(str(address)) or f"unknown {address}")
-
-    def node_at(self, ip: str) -> str | None:
-        for attempt in range(2):
-            if attempt:
-                self.run.refresh()  # a restarted node may have a new address
-            for node in self.run.nodes:
-                if node.ip == ip:
-                    return node.name
-        return None
+        address = str(row.get("native_address") or row.get("rpc_address") or "")
+        if address in ("", "0.0.0.0", "::"):
+            address = str(row.get("peer"))
+        names = self.addresses.names(self.run)
+        if address not in names:  # a restarted node may have a new address
+            self.run.refresh()
+            names = self.addresses.names(self.run)
+        return self.endpoint(names.get(address, f"unknown {address}"))
 
 
 class DriverWatch(HostStateListener):
@@ -254,6 +268,7 @@ class Cassandra(System):
             raise ValueError("cassandra num_tokens: expected 1 or more")
         self.heap_mb = heap_megabytes(self.settings["heap"])
         self.release: str | None = None
+        self.addresses = Addresses()
         self._protocol: int | None = None
         self._refreshed_at = 0.0
 
@@ -275,7 +290,7 @@ class Cassandra(System):
         self, cluster: Cluster, node: str | None, timeout: float, consistency: str = "ONE"
     ) -> DriverCluster:
         """A driver cluster bound to `node` (or balanced over all), on loopback only."""
-        loopback = Loopback(cluster)
+        loopback = Loopback(cluster, self.addresses)
         policy: LoadBalancingPolicy = RoundRobinPolicy()
         if node is not None:
             pinned = loopback.endpoint(node)
@@ -350,7 +365,7 @@ class Cassandra(System):
             deadline = time.monotonic() + JOIN_TIMEOUT
             while True:
                 try:
-                    self.version_of(cluster, node)
+                    self.version_of(cluster, node, timeout=2.0)
                     break
                 except Exception as exc:  # still starting: refused, reset or timed out
                     if time.monotonic() > deadline:
@@ -401,8 +416,7 @@ class Cassandra(System):
     ) -> Observation:
         try:
             answer = _ask(cluster.client_address(node, VIEW_PORT), timeout)
-            names = {n.ip: n.name for n in cluster.nodes}
-            view = self.observation(node, answer, names, now())
+            view = self.observation(node, answer, self.addresses.names(cluster), now())
             if view.members.get(node) != "up":  # a stale port reached another node
                 raise ConnectionError(f"{node}'s view agent answered for another node")
         except (OSError, KeyError):
@@ -443,10 +457,10 @@ class Cassandra(System):
             raw={"states": states, "version": " ".join(fields.get("version", []))},
         )
 
-    def version_of(self, cluster: Cluster, node: str) -> str:
-        session = self.session(cluster, node, 5.0)
+    def version_of(self, cluster: Cluster, node: str, timeout: float = 5.0) -> str:
+        session = self.session(cluster, node, timeout)
         try:
-            row = session.execute("SELECT release_version FROM system.local", timeout=5.0).one()
+            row = session.execute("SELECT release_version FROM system.local").one()
         finally:
             session.cluster.shutdown()
         return str(row.release_version)

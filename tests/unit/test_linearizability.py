@@ -149,7 +149,8 @@ def stale_plant(ops: list[Op]) -> tuple[Op, Any] | None:
         return [
             (i, c)
             for i, c in pairs
-            if i.key == key and i.f in ("write", "cas")
+            if i.key == key
+            and i.f in ("write", "cas")
             and (i.value[1] if i.f == "cas" else i.value) == value
         ]
 

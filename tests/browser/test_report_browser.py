@@ -1,0 +1,91 @@
+"""Reports opened in headless Chromium: no console errors, every chart drawn, screenshots kept.
+
+Screenshots go to reports/screenshots/ (or $CHAOSLAB_SCREENSHOTS) so a person
+or a CI artefact can look at what a report really looks like.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaos.report import write_index, write_run_report
+
+CHROMIUM = Path("/usr/lib/chromium/chromium")
+SCREENSHOTS = Path(
+    os.environ.get("CHAOSLAB_SCREENSHOTS", Path(__file__).parents[2] / "reports" / "screenshots")
+)
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:
+    sync_playwright = None
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        sync_playwright is None, reason="playwright is not installed (pip install playwright)"
+    ),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    ),
+]
+
+# The synthetic run of the unit tests, so both suites check the same run.
+sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))
+from test_report import build_run  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+def _open(browser: Any, path: Path) -> tuple[Any, list[str]]:
+    """The page at `path` once loaded, and every console error or uncaught exception on it."""
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    return page, errors
+
+
+def test_run_report_renders_every_chart_without_errors(browser: Any, tmp_path: Path) -> None:
+    report = write_run_report(build_run(tmp_path / "reports"))
+    page, errors = _open(browser, report)
+    plots = page.locator("div.plot")
+    assert plots.count() == 3
+    page.wait_for_function(
+        "[...document.querySelectorAll('div.plot')].every(d => d._fullLayout"
+        " && d.querySelector('.main-svg'))",
+        timeout=10_000,
+    )
+    assert errors == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "run-report.png", full_page=True)
+    page.close()
+
+
+def test_index_renders_and_links_the_report(browser: Any, tmp_path: Path) -> None:
+    run_dir = build_run(tmp_path / "reports")
+    write_run_report(run_dir)
+    page, errors = _open(browser, write_index(run_dir.parent))
+    link = page.locator(f"a[href='{run_dir.name}/index.html']")
+    assert link.count() == 1
+    assert errors == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "index.png", full_page=True)
+    link.click()
+    page.wait_for_selector("div.plot .main-svg")
+    assert errors == []
+    page.close()
