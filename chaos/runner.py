@@ -88,10 +88,12 @@ class Run:
         keep: bool = False,
         reports: Path = REPORTS,
     ) -> None:
+        if seed is not None:  # one seed draws the schedule, the targets and the operations
+            experiment = experiment.model_copy(update={"seed": seed})
         self.experiment = experiment
         self.repeat = repeat
         self.image_source: ImageSource = image_source or experiment.cluster.image_source
-        self.seed = experiment.seed if seed is None else seed
+        self.seed = experiment.seed
         self.keep = keep
         settings = dict(experiment.cluster.settings)
         if experiment.workload.consistency is not None:  # the client's consistency level
@@ -234,6 +236,10 @@ class Run:
                 "nodes": [vars(node) for node in running.nodes],
                 "seed": self.seed,
                 "repeat": self.repeat,
+                "schedule": [
+                    {"fault": w.index, "kind": w.fault.kind, "start_s": w.start, "heal_s": w.end}
+                    for w in self.experiment.schedule(self.repeat)
+                ],
                 "up_seconds": running.up_seconds,
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             },
