@@ -28,7 +28,12 @@ if TYPE_CHECKING:
 
 WorkloadKind = Literal["register", "unique-writes", "membership"]
 Binding = Literal["per-node", "driver"]
-SET_KEY = "s"
+
+
+def set_keys(spec: WorkloadSpec) -> list[str]:
+    """The unique-value sets: several, so a sharded store (Redis Cluster, Cassandra)
+    spreads them over its shards and every fault hits some of them."""
+    return [f"s{index}" for index in range(spec.keys)]
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,8 @@ class OperationGenerator:
     def next(self, process: int) -> Invocation:
         with self._lock:
             if self.spec.kind == "unique-writes":
-                return Invocation("add", SET_KEY, next(self.values))
+                key = f"s{self.random.randrange(self.spec.keys)}"
+                return Invocation("add", key, next(self.values))
             if self.spec.kind == "membership":
                 return Invocation("read", "members", None)
             key = f"k{self.random.randrange(self.spec.keys)}"
@@ -192,43 +198,53 @@ class Workload:
             self._scheduler.join()
         self._pool.shutdown(wait=True)
 
-    def final_read(self, deadline_s: float = 30.0) -> Op | None:
-        """Read the whole set back, retrying until one read succeeds, and record it."""
+    def final_read(self, deadline_s: float = 30.0) -> list[Op]:
+        """Read every set back at the strongest consistency, retrying each until it succeeds.
+
+        Each attempt is recorded; a set that cannot be read within the
+        deadline has no `ok` final read, and the checks report it unchecked.
+        """
         if self.spec.kind != "unique-writes":
-            return None
-        clock = self.writer.clock
+            return []
         client = self.system.client(self.cluster, None, max(self.spec.timeout, 5.0))
         give_up = time.monotonic() + deadline_s
         try:
-            while True:
-                op_id = next(self.op_ids)
-                invoke = Op("invoke", op_id, -1, "final-read", SET_KEY, None, clock.now())
-                self.writer.write(invoke)
-                try:
-                    values = client.read_all(SET_KEY)
-                except Exception as error:
-                    self.writer.write(
-                        Op(
-                            "info",
-                            op_id,
-                            -1,
-                            "final-read",
-                            SET_KEY,
-                            None,
-                            clock.now(),
-                            None,
-                            type(error).__name__,
-                        )
-                    )
-                    if time.monotonic() > give_up:
-                        return None
-                    time.sleep(0.5)
-                    continue
-                done = Op("ok", op_id, -1, "final-read", SET_KEY, sorted(values), clock.now())
-                self.writer.write(done)
-                return done
+            return [
+                read
+                for key in set_keys(self.spec)
+                if (read := self._read_back(client, key, give_up)) is not None
+            ]
         finally:
             client.close()
+
+    def _read_back(self, client: Client, key: str, give_up: float) -> Op | None:
+        clock = self.writer.clock
+        while True:
+            op_id = next(self.op_ids)
+            self.writer.write(Op("invoke", op_id, -1, "final-read", key, None, clock.now()))
+            try:
+                values = sorted(client.read_all(key))
+            except Exception as error:
+                self.writer.write(
+                    Op(
+                        "info",
+                        op_id,
+                        -1,
+                        "final-read",
+                        key,
+                        None,
+                        clock.now(),
+                        None,
+                        type(error).__name__,
+                    )
+                )
+                if time.monotonic() > give_up:
+                    return None
+                time.sleep(0.5)
+                continue
+            done = Op("ok", op_id, -1, "final-read", key, values, clock.now())
+            self.writer.write(done)
+            return done
 
     def close(self) -> None:
         for _, client in self.clients:
