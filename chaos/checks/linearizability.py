@@ -4,9 +4,10 @@ The search is Wing and Gong's, with Lowe's memoisation: operations sit in a
 doubly linked list of call and return entries in time order; the search
 linearizes ("lifts") any call that precedes the first remaining return and is
 legal in the current register state, and backtracks at a return whose call
-it has not linearized yet. A configuration (set of linearized operations as
-an int bitmask, register state) already explored is never explored again,
-which is what makes long histories with modest concurrency cheap.
+it has not linearized yet. A configuration (set of linearized operations,
+kept as small int bitmasks; register state) already explored is never
+explored again, which is what makes long histories with modest concurrency
+cheap: time and memory grow linearly with the history.
 
 Every key is an independent register, and a history is linearizable exactly
 when each key's sub-history is (P-compositionality), so keys are checked one
@@ -21,6 +22,7 @@ completion may take effect at any time after the invoke, with no upper bound
 from __future__ import annotations
 
 import gc
+import itertools
 import time
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -102,7 +104,7 @@ class _Entry:
 
     def __init__(self, call: _Call | None, index: int, is_call: bool) -> None:
         self.call = call
-        self.index = index  # the operation's bit in the linearized set
+        self.index = index  # the operation's bit in a linearized set (see `_entries`)
         self.is_call = is_call
         self.match: _Entry | None = None  # a call's return entry; None if indeterminate
         self.prev: _Entry | None = None
@@ -160,7 +162,8 @@ def _calls_by_key(history: History) -> dict[str | None, list[_Call]]:
         elif invoke.f == "write":
             arg, new = None, freeze(invoke.value)
         else:
-            arg, new = freeze(invoke.value)
+            expected, stored = invoke.value
+            arg, new = freeze(expected), freeze(stored)
         by_key[invoke.key].append(
             _Call(invoke.f, arg, new, invoke.time, complete, (invoke, completion))
         )
@@ -248,13 +251,17 @@ def _entries(calls: Sequence[_Call]) -> _Entry:
 
     Putting calls first at equal timestamps treats touching operations as
     concurrent, the permissive (never falsely failing) reading of a tie.
+    Determinate and indeterminate operations are numbered apart, each in
+    invoke order, for the two bitmasks of `_search`.
     """
     events: list[tuple[int, int, _Entry]] = []
-    for index, call in enumerate(calls):
-        entry = _Entry(call, index, True)
+    numbers = {True: itertools.count(), False: itertools.count()}
+    for call in calls:
+        determinate = call.complete is not None
+        entry = _Entry(call, next(numbers[determinate]), True)
         events.append((call.invoke, 0, entry))
         if call.complete is not None:
-            entry.match = _Entry(call, index, False)
+            entry.match = _Entry(call, entry.index, False)
             events.append((call.complete, 1, entry.match))
     events.sort(key=lambda e: (e[0], e[1]))
     head = _Entry(None, 0, False)
@@ -270,13 +277,21 @@ def _search(calls: Sequence[_Call], deadline: float) -> bool | None:
 
     Indeterminate operations have no return entry: once every determinate
     operation is linearized the rest can go last, so the search stops there.
+
+    The linearized set is kept compact, so that memory and time per step do
+    not grow with the history: determinate operations numbered below `base`
+    are all linearized, `above` is a bitmask of those from `base` up, and
+    `indeterminate` one of the others. A linearized set holds every
+    operation that returned before one of its members was invoked, so
+    `above` spans only the operations running alongside the lowest
+    unlinearized one.
     """
     head = _entries(calls)
     remaining = sum(1 for c in calls if c.complete is not None)
     state: Hashable = None
-    linearized = 0
-    stack: list[tuple[_Entry, Hashable]] = []
-    seen: set[tuple[int, Hashable]] = set()
+    base = above = indeterminate = 0
+    stack: list[tuple[_Entry, Hashable, int, int, int]] = []
+    seen: set[tuple[int, int, int, Hashable]] = set()
     entry = head.next
     steps = 0
     while remaining:
@@ -288,11 +303,16 @@ def _search(calls: Sequence[_Call], deadline: float) -> bool | None:
             call = entry.call
             new_state = _step(state, call)  # type: ignore[arg-type]
             if new_state is not _ILLEGAL:
-                config = (linearized | 1 << entry.index, new_state)
+                if entry.match is None:
+                    config = (base, above, indeterminate | 1 << entry.index, new_state)
+                else:
+                    bits = above | 1 << (entry.index - base)
+                    shift = (~bits & (bits + 1)).bit_length() - 1  # its trailing ones
+                    config = (base + shift, bits >> shift, indeterminate, new_state)
                 if config not in seen:
                     seen.add(config)
-                    stack.append((entry, state))
-                    linearized, state = config
+                    stack.append((entry, state, base, above, indeterminate))
+                    base, above, indeterminate, state = config
                     _lift(entry)
                     remaining -= entry.match is not None
                     entry = head.next
@@ -301,8 +321,7 @@ def _search(calls: Sequence[_Call], deadline: float) -> bool | None:
         else:
             if not stack:
                 return False
-            entry, state = stack.pop()
-            linearized ^= 1 << entry.index
+            entry, state, base, above, indeterminate = stack.pop()
             _unlift(entry)
             remaining += entry.match is not None
             entry = entry.next
@@ -394,7 +413,7 @@ def _explain(key: str | None, witness: Sequence[_Call], calls: Sequence[_Call]) 
             verb = "read" if call.f == "read" else "cas expected"
             lines.append(
                 f"  process {call.pair[0].process} {verb} {call.arg!r}, "
-                "which no operation on this key wrote"
+                "which no operation on this key that may have taken effect wrote"
             )
     return "\n".join(lines)
 

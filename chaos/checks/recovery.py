@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from chaos.checks.linearizability import OpPair
-from chaos.history import History, Observation, Op, pair_operations
+from chaos.history import FaultEvent, History, Observation, Op, pair_operations
 
 BUCKET_NS = 100_000_000
 WARM_UP_NS = 1_000_000_000  # left out of the baseline: clients and caches still warming
@@ -179,7 +179,9 @@ def recovery_metrics(history: History) -> RecoveryReport:
                 cluster_outage=_cluster_outage(run, clients),
                 time_to_detect_s=_time_to_detect(history.observations, window),
                 time_to_recover_s=_time_to_recover(run, window, baseline),
-                time_to_recover_after_heal_s=_time_to_recover_after_heal(history, run, window),
+                time_to_recover_after_heal_s=_time_to_recover_after_heal(
+                    history.observations, run, window
+                ),
                 phases=_phases(run, window),
             )
         )
@@ -189,15 +191,15 @@ def recovery_metrics(history: History) -> RecoveryReport:
 def fault_windows(history: History) -> list[FaultWindow]:
     """Every fault's window, by start time."""
     run_start, run_end = _workload_bounds(history)
-    stages: dict[int, list[Any]] = defaultdict(list)
+    stages: dict[int, list[FaultEvent]] = defaultdict(list)
     for event in sorted(history.faults, key=lambda e: e.time):
         stages[event.fault_id].append(event)
     partial = []
     for fault_id, events in stages.items():
-        effective = [e for e in events if e.stage == "effective"]
-        first = (effective or events)[0]
+        effective_events = [e for e in events if e.stage == "effective"]
+        first = (effective_events or events)[0]
         heals = [e.time for e in events if e.stage in HEAL_STAGES]
-        partial.append((first, bool(effective), heals[0] if heals else None, fault_id))
+        partial.append((first, bool(effective_events), heals[0] if heals else None, fault_id))
     partial.sort(key=lambda w: w[0].time)
     windows = []
     for index, (first, effective, heal, fault_id) in enumerate(partial):
@@ -273,7 +275,7 @@ def _cluster_outage(run: _Run, clients: tuple[Outage, ...]) -> Outage | None:
         return None
     start = min(o.start_ns for o in clients)
     end = min(
-        (c.time for invoke, c in run.ops if invoke.time >= start and _served(c)),
+        (c.time for invoke, c in run.ops if c and invoke.time >= start and _served(c)),
         default=None,
     )
     return _outage(None, start, end)
@@ -335,19 +337,24 @@ def _time_to_recover(run: _Run, fault: FaultWindow, baseline: float | None) -> f
     return None
 
 
-def _time_to_recover_after_heal(history: History, run: _Run, fault: FaultWindow) -> float | None:
+def _time_to_recover_after_heal(
+    observations: list[Observation], run: _Run, fault: FaultWindow
+) -> float | None:
     heal = fault.heal_ns
     if heal is None:
         return None
+    nodes: set[str] = set()
     first_served: dict[str, int] = {}
     for invoke, completion in run.ops:
         node = (completion and completion.node) or invoke.node
-        if node and completion and completion.time >= heal and _served(completion):
+        if not node:
+            continue
+        nodes.add(node)
+        if completion and completion.time >= heal and _served(completion):
             first_served[node] = min(completion.time, first_served.get(node, completion.time))
-    nodes = {op.node for op in history.ops if op.node}
     if nodes - first_served.keys():
         return None
-    views_ready = _all_up_since(history.observations, heal)
+    views_ready = _all_up_since(observations, heal)
     if views_ready is None:
         return None
     return _seconds(max([views_ready, *first_served.values()]) - heal)

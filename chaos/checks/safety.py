@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import asdict, dataclass
-from itertools import accumulate
 from typing import Any
 
 from chaos.checks.linearizability import OpPair, freeze
@@ -174,7 +173,9 @@ def _stale_register_reads(pairs: list[OpPair], reads: list[Completed]) -> Iterat
     # Acknowledged writes by completion, and the latest-invoked one of each prefix.
     writes = sorted(_ok(p for p in pairs if p[0].f in ("write", "cas")), key=lambda p: p[1].time)
     completed = [completion.time for _, completion in writes]
-    latest = list(accumulate(writes, lambda a, b: b if b[0].time > a[0].time else a))
+    latest: list[Completed] = []
+    for write in writes:
+        latest.append(write if not latest or write[0].time > latest[-1][0].time else latest[-1])
     for invoke, completion in reads:
         value = freeze(completion.value)
         done_before = bisect_left(completed, invoke.time)
@@ -189,5 +190,5 @@ def _outcome(pair: OpPair) -> str:
     return pair[1].type if pair[1] is not None else "info"
 
 
-def _ok(pairs: Iterator[OpPair]) -> list[Completed]:
+def _ok(pairs: Iterable[OpPair]) -> list[Completed]:
     return [(invoke, c) for invoke, c in pairs if c is not None and c.type == "ok"]

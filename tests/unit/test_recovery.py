@@ -27,15 +27,28 @@ def stream(
     failing: tuple[tuple[int, int], ...] = (),
     f: str = "write",
     outcome: OpType = "info",
+    error: str | None = "TimeoutError",
     node: str | None = None,
 ) -> list[Op]:
-    """One client's operations every 10 ms, answered 2 ms later; `outcome` if invoked in `failing`."""
+    """A client's operations every 10 ms, answered in 2 ms; `outcome` if invoked in `failing`."""
     ops = []
     for invoke in range(start_ms, end_ms, 10):
         op_id = process * 1_000_000 + invoke
-        result = outcome if any(lo <= invoke < hi for lo, hi in failing) else "ok"
+        fails = any(lo <= invoke < hi for lo, hi in failing)
         ops.append(Op("invoke", op_id, process, f, "k", 1, invoke * MS, node=node))
-        ops.append(Op(result, op_id, process, f, "k", 1, (invoke + 2) * MS, node=node))
+        ops.append(
+            Op(
+                outcome if fails else "ok",
+                op_id,
+                process,
+                f,
+                "k",
+                1,
+                (invoke + 2) * MS,
+                node=node,
+                error=error if fails else None,
+            )
+        )
     return ops
 
 
@@ -86,20 +99,28 @@ def test_client_outages_run_from_first_unserved_op_to_first_served_one() -> None
         stream(1, 0, 5000, failing=((3000, 3500),))
         + stream(2, 0, 5000, failing=((3100, 3300),))
         + stream(3, 0, 5000, failing=((500, 600),))  # before the fault: not its doing
+        + [  # the check after the workload, retried once: not load
+            Op("invoke", 90, -1, "final-read", "s", None, 5100 * MS),
+            Op("info", 90, -1, "final-read", "s", None, 5600 * MS, error="TimeoutError"),
+        ]
     )
-    result = measure(ops, KILL_AT_3S)
-    outages = {o.process: (o.start_ns, o.end_ns, o.duration_s) for o in result.client_outages}
+    outages = {
+        o.process: (o.start_ns, o.end_ns, o.duration_s)
+        for o in measure(ops, KILL_AT_3S).client_outages
+    }
     assert outages == {
         1: (3000 * MS, 3502 * MS, pytest.approx(0.502)),
         2: (3100 * MS, 3302 * MS, pytest.approx(0.202)),
     }
-    cluster = result.cluster_outage
+
+
+def test_the_cluster_outage_ends_when_any_client_is_served_again() -> None:
+    # Client 1 is out for 0.5 s (say, bound to the dead node); the cluster serves at 3.302 s.
+    ops = stream(1, 0, 5000, failing=((3000, 3500),)) + stream(2, 0, 5000, failing=((3000, 3300),))
+    cluster = measure(ops, KILL_AT_3S).cluster_outage
     assert cluster is not None
-    assert (cluster.start_ns, cluster.end_ns, cluster.duration_s) == (
-        3000 * MS,
-        3502 * MS,
-        pytest.approx(0.502),
-    )
+    assert (cluster.process, cluster.start_ns, cluster.end_ns) == (None, 3000 * MS, 3302 * MS)
+    assert cluster.duration_s == pytest.approx(0.302)
 
 
 def test_an_operation_in_flight_when_the_fault_starts_starts_the_outage_at_the_fault() -> None:
@@ -112,18 +133,30 @@ def test_an_operation_in_flight_when_the_fault_starts_starts_the_outage_at_the_f
     assert (outage.start_ns, outage.end_ns) == (3000 * MS, 3402 * MS)
 
 
-def test_a_client_that_never_recovers_leaves_the_cluster_outage_open() -> None:
-    ops = stream(1, 0, 5000, failing=((3000, 5000),)) + stream(2, 0, 5000, failing=((3100, 3300),))
+def test_a_slow_success_invoked_before_the_outage_does_not_end_it() -> None:
+    slow = [
+        Op("invoke", 7, 1, "write", "k", 1, 2950 * MS),
+        Op("ok", 7, 1, "write", "k", 1, 3200 * MS),
+    ]
+    ops = slow + stream(1, 0, 5000, failing=((3000, 3500),))
+    (outage,) = measure(ops, KILL_AT_3S).client_outages
+    assert (outage.start_ns, outage.end_ns) == (3000 * MS, 3502 * MS)
+
+
+def test_outages_without_service_until_the_end_stay_open() -> None:
+    ops = stream(1, 0, 5000, failing=((3000, 5000),)) + stream(2, 0, 5000, failing=((3000, 5000),))
     result = measure(ops, KILL_AT_3S)
-    assert [o.end_ns for o in result.client_outages] == [None, 3302 * MS]
+    assert [o.end_ns for o in result.client_outages] == [None, None]
     assert result.cluster_outage is not None
     assert (result.cluster_outage.end_ns, result.cluster_outage.duration_s) == (None, None)
 
 
 def test_a_cas_that_found_another_value_is_service_not_an_outage() -> None:
-    mismatches = stream(1, 0, 5000, failing=((3000, 3500),), f="cas", outcome="fail")
+    mismatches = stream(1, 0, 5000, failing=((3000, 3500),), f="cas", outcome="fail", error=None)
     assert measure(mismatches, KILL_AT_3S).cluster_outage is None
-    refused = stream(1, 0, 5000, failing=((3000, 3500),), f="write", outcome="fail")
+    refused = stream(
+        1, 0, 5000, failing=((3000, 3500),), f="cas", outcome="fail", error="ConnectionRefusedError"
+    )
     assert measure(refused, KILL_AT_3S).cluster_outage is not None
 
 
@@ -171,9 +204,9 @@ def test_a_leader_fault_is_detected_when_another_leader_is_seen() -> None:
 
 
 def test_a_node_fault_is_detected_when_another_node_marks_it_down() -> None:
-    faults = [fault("effective", 3000, targets=("n3",)), fault("healed", 4000)]
+    faults = [fault("effective", 3000, targets=("n2", "n3")), fault("healed", 4000)]
     views = [
-        observe(3050, "n3", n1="down"),  # the target's own view does not count
+        observe(3050, "n3", n2="down"),  # a target's own view does not count
         observe(3100, "n1", n3="up"),
         observe(3250, "n1", n3="down"),
         observe(3300, "n2", n3="down"),
@@ -214,11 +247,12 @@ def test_no_recovery_after_heal_while_an_observer_stays_silent() -> None:
 
 def test_phase_stats_count_success_throughput_and_nearest_rank_latency() -> None:
     def op(
-        op_id: int, invoke_ms: int, latency_ms: int, outcome: OpType, f: str = "write"
+        op_id: int, invoke_ms: int, latency_ms: int, outcome: OpType, error: str = ""
     ) -> list[Op]:
+        done = (invoke_ms + latency_ms) * MS
         return [
-            Op("invoke", op_id, op_id, f, "k", 1, invoke_ms * MS),
-            Op(outcome, op_id, op_id, f, "k", 1, (invoke_ms + latency_ms) * MS),
+            Op("invoke", op_id, op_id, "cas", "k", [1, 2], invoke_ms * MS),
+            Op(outcome, op_id, op_id, "cas", "k", [1, 2], done, error=error or None),
         ]
 
     ops = [
@@ -226,10 +260,10 @@ def test_phase_stats_count_success_throughput_and_nearest_rank_latency() -> None
         *op(2, 10, 2, "ok"),
         *op(3, 20, 3, "ok"),
         *op(4, 30, 4, "ok"),
-        *op(5, 110, 50, "info"),
+        *op(5, 110, 50, "info", "TimeoutError"),
         *op(6, 120, 5, "ok"),
-        *op(7, 130, 1, "fail", f="cas"),
-        *op(8, 140, 1, "fail"),
+        *op(7, 130, 1, "fail"),  # a definite "no": served
+        *op(8, 140, 1, "fail", "ConnectionRefusedError"),
         *op(9, 250, 10, "ok"),
     ]
     faults = [fault("effective", 100), fault("healed", 200)]
