@@ -42,6 +42,8 @@ from pydantic_core import (
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from chaos.duration import DURATION_EXAMPLES, parse_duration
+from chaos.faults.spec import RATE
 from chaos.images import ImageSource
 from chaos.systems import SYSTEMS
 from chaos.workload import Binding, WorkloadKind
@@ -55,12 +57,8 @@ TUNABLE_CONSISTENCY = frozenset({"cassandra"})
 
 CATALOGUE = Path(__file__).resolve().parent.parent / "experiments"
 
-DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?")
-_DURATION_EXAMPLE = "like 500ms, 5s or 2m"
 ROLES = ("leader", "follower", "random", "minority", "majority")
 _NODE = re.compile(r"n[1-9]\d*")
-_RATE = re.compile(r"\d+(?:\.\d+)?(?:[kmgt]?bit|[kmgt]?bps)", re.IGNORECASE)
 
 
 class ExperimentError(ValueError):
@@ -111,17 +109,6 @@ def _reject(model: str, problems: list[InitErrorDetails]) -> None:
         raise ValidationError.from_exception_data(model, problems)
 
 
-def parse_duration(value: object) -> float:
-    """Seconds from "500ms", "5s", "1.5s", "2m", "1h" or a plain number of seconds."""
-    if isinstance(value, str) and (match := _DURATION.fullmatch(value.strip())):
-        return float(match[1]) * DURATION_UNITS[match[2] or "s"]
-    if isinstance(value, bool):  # YAML's true is not one second
-        pass
-    elif isinstance(value, int | float) and math.isfinite(value) and value >= 0:
-        return float(value)
-    raise ValueError(f"expected a duration {_DURATION_EXAMPLE}, got {_shown(value)}")
-
-
 class Check:
     """A validator used as `Annotated` metadata: the instance is called with the raw value."""
 
@@ -148,7 +135,7 @@ class Bounded(Check):
     def expected(self) -> str:
         if self.what == "duration":
             above = f"greater than {self.gt:g}, " if self.gt is not None else ""
-            return f"a duration {above}{_DURATION_EXAMPLE}"
+            return f"a duration {above}{DURATION_EXAMPLES}"
         noun = "an integer" if self.what == "integer" else "a number"
         if self.ge is not None and self.le is not None:
             return f"{noun} from {self.ge:g} to {self.le:g}"
@@ -449,7 +436,7 @@ class BandwidthFault(LinkFault):
     """Cap what the target can send, in tc's units."""
 
     kind: Literal["bandwidth"]
-    rate: Annotated[str, Pattern(_RATE, "a rate like 1mbit or 512kbit")]
+    rate: Annotated[str, Pattern(RATE, "a rate like 1mbit or 512kbit")]
 
 
 FAULT_TYPES = (

@@ -1,24 +1,21 @@
 """The fault (nemesis) layer: faults that provably take effect and always heal.
 
-A runner validates the experiment's fault entries into a schedule, then lets
-a Nemesis play it while the workload runs; leaving the `with` block heals
-everything, whatever the way out:
+A Nemesis injects a fault and heals it by id. When each fault starts and ends
+is the experiment's business: the runner plays `Experiment.schedule` and calls
+`inject` and `heal` for each window. Leaving the `with` block heals everything,
+whatever the way out:
 
-    schedule = plan(experiment["faults"], seed=experiment["seed"])
     with Nemesis(nodes, run_id=run, emit=writer.write, clock=clock,
-                 leader_of=system.leader, seed=experiment["seed"]) as nemesis:
-        nemesis.play_in_background(schedule)
+                 leader_of=system.leader, seed=seed) as nemesis:
+        fid = nemesis.inject({"kind": "pause", "target": "leader"})
         ...  # workload
+        nemesis.heal(fid)
     # every fault healed and verified, helpers removed
-
-Single faults: `fid = nemesis.inject({"kind": "pause", "target": "leader"})`,
-then `nemesis.heal(fid)`.
 """
 
 from chaos.faults.errors import FaultError, FaultNotEffective, NodeDown, TargetError, ToolboxError
 from chaos.faults.nemesis import Nemesis, signals_deferred
 from chaos.faults.netns import TOOLBOX_IMAGE, remove_helpers
-from chaos.faults.schedule import Schedule, ScheduleError, Step, plan
 from chaos.faults.spec import LinkSpec, PartitionSpec, ProcessSpec, Spec, parse_fault
 
 __all__ = [
@@ -30,14 +27,10 @@ __all__ = [
     "NodeDown",
     "PartitionSpec",
     "ProcessSpec",
-    "Schedule",
-    "ScheduleError",
     "Spec",
-    "Step",
     "TargetError",
     "ToolboxError",
     "parse_fault",
-    "plan",
     "remove_helpers",
     "signals_deferred",
 ]

@@ -8,15 +8,14 @@ then takes effect. Healing is idempotent: a fault already healed, or being
 healed by an outer call (a signal handler re-entering), is skipped.
 
 A restarted node comes back in a new network namespace without its rules;
-`reconcile` (run after every process fault and before every scheduled step)
-re-creates its helper and re-applies the network faults still in force.
+`reconcile` (run after every process fault, injected or healed) re-creates
+its helper and re-applies the network faults still in force.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-import logging
 import random
 import signal
 import threading
@@ -36,11 +35,9 @@ from chaos.faults.netns import TOOLBOX_IMAGE, Toolbox
 from chaos.faults.netsplit import PartitionFault
 from chaos.faults.process import ProcessFault
 from chaos.faults.roles import LeaderOf
-from chaos.faults.schedule import Schedule, Step
 from chaos.faults.spec import LinkSpec, PartitionSpec, Spec, describe, parse_fault
 from chaos.history import Clock, FaultEvent, FaultStage
 
-log = logging.getLogger(__name__)
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -104,8 +101,6 @@ class Nemesis:
         self._lock = threading.RLock()
         self._active: dict[int, tuple[Fault, Applied]] = {}
         self._healing: set[int] = set()
-        self._stop = threading.Event()
-        self._player: threading.Thread | None = None
         self._closed = False
         self._sigterm: Any = None
 
@@ -137,12 +132,9 @@ class Nemesis:
         self.close()
 
     def close(self) -> None:
-        """Stop the schedule, heal every fault, remove the helpers. Safe to repeat."""
+        """Heal every fault, remove the helpers. Safe to repeat."""
         with signals_deferred():
             self._closed = True
-            self._stop.set()
-            if self._player is not None and self._player is not threading.current_thread():
-                self._player.join(timeout=self.verify_timeout * 3)
             try:
                 self.heal_all()
             finally:
@@ -171,7 +163,7 @@ class Nemesis:
             return LinkFault(spec, fault_id, self.ctx)
         return ProcessFault(spec, fault_id, self.ctx)
 
-    def inject(self, spec: Spec | dict[str, Any], step: Step | None = None) -> int:
+    def inject(self, spec: Spec | dict[str, Any]) -> int:
         """Inject a fault and wait until its effect is observed; its id, for `heal`.
 
         A fault that cannot be proven is healed at once and raises FaultError."""
@@ -179,8 +171,7 @@ class Nemesis:
             raise FaultError("the nemesis is closed: no new faults once everything is healed")
         spec = parse_fault(spec) if isinstance(spec, dict) else spec
         fault_id = next(self._ids)
-        where = {k: v for k, v in (step.describe() if step else {}).items() if k != "fault"}
-        self._event(fault_id, spec.kind, "requested", spec=describe(spec), **where)
+        self._event(fault_id, spec.kind, "requested", spec=describe(spec))
         fault = self._build(spec, fault_id)
         applied = Applied((), "")
         with self._lock:
@@ -291,30 +282,3 @@ class Nemesis:
                     fault_id, fault.kind, "effective", applied,
                     reapplied=node, reason="new network namespace", evidence=evidence,
                 )  # fmt: skip
-
-    # -- schedules ------------------------------------------------------------
-
-    def play(self, schedule: Schedule, origin: float | None = None) -> None:
-        """Run a schedule (blocking) from `origin` (time.monotonic(); default now).
-
-        A step that fails is recorded as a failed event and the schedule goes on."""
-        origin = time.monotonic() if origin is None else origin
-        ids: dict[int, int] = {}
-        for action in schedule.actions():
-            if self._stop.wait(max(0.0, origin + action.time - time.monotonic())):
-                return
-            try:
-                self.reconcile()
-                if action.verb == "inject":
-                    ids[action.step.index] = self.inject(action.step.spec, action.step)
-                elif action.step.index in ids:
-                    self.heal(ids.pop(action.step.index))
-            except FaultError as error:
-                log.warning("fault step %d (%s): %s", action.step.index, action.verb, error)
-
-    def play_in_background(self, schedule: Schedule, origin: float | None = None) -> None:
-        """Run a schedule in a thread; `close` stops it before healing."""
-        self._player = threading.Thread(
-            target=self.play, args=(schedule, origin), name="nemesis", daemon=True
-        )
-        self._player.start()

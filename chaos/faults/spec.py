@@ -1,8 +1,8 @@
 """Fault specifications: the plain data an experiment file names a fault with.
 
 Validated completely before any container starts, so a typo in an experiment
-fails in the first second, not ten minutes into a run. Times are seconds,
-written as numbers or as strings with a unit ("5s", "250ms", "2m").
+fails in the first second, not ten minutes into a run. Times are durations
+as an experiment file writes them (see chaos.duration): 500ms, 5s, 2m or seconds.
 """
 
 from __future__ import annotations
@@ -12,28 +12,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-_RATE = re.compile(r"^\d+(\.\d+)?(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)$")
+from chaos.duration import parse_duration
 
+# The tc rates the link fault can shape and measure (see link.rate_bits).
+RATE = re.compile(r"\d+(\.\d+)?(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)")
 
-def parse_seconds(value: Any) -> float:
-    """Seconds from a number or a string with a unit ("5s", "250ms")."""
-    if isinstance(value, bool):
-        raise ValueError(f"not a duration: {value!r}")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value))
-        if not match:
-            raise ValueError(f"not a duration: {value!r} (write e.g. 5s, 250ms, 2m)")
-        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if seconds < 0:
-        raise ValueError(f"a duration cannot be negative: {value!r}")
-    return seconds
-
-
-Seconds = Annotated[float, BeforeValidator(parse_seconds)]
+Seconds = Annotated[float, BeforeValidator(parse_duration)]
 # A target: a role (leader, follower, random, minority, majority, all), a node
 # name, or a list of them; resolved at the moment of injection (see roles.py).
 Target = str | list[str]
@@ -101,7 +85,7 @@ class LinkSpec(_Spec):
             raise ValueError("`jitter` cannot exceed `delay`")
         if self.kind in ("loss", "duplicate", "corrupt") and self.percent is None:
             raise ValueError(f"a {self.kind} fault needs `percent`")
-        if self.kind == "bandwidth" and not (self.rate and _RATE.match(self.rate)):
+        if self.kind == "bandwidth" and not (self.rate and RATE.fullmatch(self.rate)):
             raise ValueError("a bandwidth fault needs `rate` in tc units, e.g. 1mbit, 500kbit")
         return self
 

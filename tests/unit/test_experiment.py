@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from chaos.duration import parse_duration
 from chaos.experiment import (
     CATALOGUE,
+    FAULT_KINDS,
     SYSTEM_NAMES,
     Experiment,
     ExperimentError,
     find_experiments,
     load_experiment,
-    parse_duration,
     parse_experiment,
     validate_paths,
 )
+from chaos.faults import parse_fault
+from chaos.runner import nemesis_spec
 
 CATALOGUE_FILES = sorted(CATALOGUE.rglob("*.yaml"))
 
@@ -38,6 +45,12 @@ def problems(tmp_path: Path, text: str) -> tuple[str, str]:
     with pytest.raises(ExperimentError) as caught:
         load_experiment(path)
     return str(path), str(caught.value)
+
+
+def with_faults(*faults: dict[str, Any], seed: int = 0) -> Experiment:
+    """The minimal experiment with these faults (each due after the 5s steady state)."""
+    data = {"title": "t", "system": "etcd", "workload": {"kind": "register"}, "seed": seed}
+    return Experiment.model_validate(data | {"faults": list(faults)})
 
 
 @pytest.mark.parametrize("path", CATALOGUE_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -129,10 +142,19 @@ def test_duration_parses_units_and_plain_seconds(text: str | float, seconds: flo
     assert parse_duration(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["fast", "5 seconds", "-1s", -1, True, "", "1.5.2s", float("inf")])
+@pytest.mark.parametrize(
+    "text", ["fast", "5 seconds", "-1s", -1, True, "", "1.5.2s", float("inf"), 10**400]
+)
 def test_duration_rejects_anything_else(text: object) -> None:
     with pytest.raises(ValueError, match="expected a duration like 500ms, 5s or 2m"):
         parse_duration(text)
+
+
+def test_fault_specs_read_durations_as_experiments_do() -> None:
+    spec = parse_fault({"kind": "delay", "delay": ".5s", "jitter": 0.1})
+    assert (spec.delay, spec.jitter) == (0.5, 0.1)  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="expected a duration like 500ms, 5s or 2m"):
+        parse_fault({"kind": "stop", "grace": "soon"})
 
 
 def test_model_dump_yaml_round_trips_with_defaults_filled() -> None:
@@ -169,6 +191,115 @@ def test_random_timing_is_drawn_from_the_seed_within_its_span() -> None:
     assert first[0].end is not None and 1 <= first[0].end - first[0].start <= 3
     draws = {experiment.schedule(run=run)[0].start for run in range(5)}
     assert len(draws) == 5
+
+
+DRAWN = (
+    {"kind": "pause", "random": {"at": [5, 8], "duration": [1, 3]}},
+    {"kind": "kill", "random": {"at": [10, 30]}},
+    {"kind": "delay", "delay": "50ms", "at": 12, "random": {"duration": [0.5, 4]}},
+)
+
+
+@given(st.integers(), st.integers(0, 1000))
+def test_the_same_seed_and_run_draw_the_same_schedule_within_the_spans(seed: int, run: int) -> None:
+    windows = with_faults(*DRAWN, seed=seed).schedule(run)
+    assert windows == with_faults(*DRAWN, seed=seed).schedule(run)
+    drawn = {window.index: window for window in windows}
+    assert 5 <= drawn[0].start <= 8 and 1 <= drawn[0].end - drawn[0].start <= 3 + 1e-9
+    assert 10 <= drawn[1].start <= 30 and drawn[1].end is None
+    assert drawn[2].start == 12 and 0.5 <= drawn[2].end - drawn[2].start <= 4
+
+
+def test_another_seed_draws_another_schedule() -> None:
+    assert with_faults(*DRAWN, seed=1).schedule() != with_faults(*DRAWN, seed=2).schedule()
+
+
+@given(
+    seed=st.integers(),
+    times=st.integers(2, 6),
+    shortest=st.floats(0.1, 10),
+    spread=st.floats(0, 10),
+    gap=st.floats(0.01, 10),
+)
+def test_flapping_windows_last_as_drawn_and_heal_before_the_next_start(
+    seed: int, times: int, shortest: float, spread: float, gap: float
+) -> None:
+    longest = shortest + spread
+    fault = {
+        "kind": "isolate",
+        "random": {"at": [5, 20], "duration": [shortest, longest]},
+        "repeat": {"times": times, "every": longest + gap},
+    }
+    windows = with_faults(fault, seed=seed).schedule()
+    assert len(windows) == times
+    assert all(shortest - 1e-9 <= window.end - window.start <= longest + 1e-9 for window in windows)
+    for window, following in pairwise(windows):
+        assert window.end is not None and window.end < following.start
+        assert following.start - window.start == pytest.approx(longest + gap)
+
+
+def test_windows_come_in_start_order_and_name_their_fault() -> None:
+    experiment = with_faults(
+        {"kind": "kill", "at": 20},
+        {"kind": "pause", "at": 6, "duration": 2},
+        {"kind": "stop", "at": 6},
+    )
+    windows = [(w.index, w.fault.kind, w.start, w.end) for w in experiment.schedule()]
+    assert windows == [(1, "pause", 6.0, 8.0), (2, "stop", 6.0, None), (0, "kill", 20.0, None)]
+
+
+@pytest.mark.parametrize("path", CATALOGUE_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_catalogue_windows_translate_into_valid_nemesis_specs(path: Path) -> None:
+    windows = load_experiment(path).schedule()
+    assert windows
+    for window in windows:
+        parse_fault(nemesis_spec(window))
+
+
+# Each fault kind as an experiment writes it, and what the nemesis must read from it.
+TRANSLATED: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "kill": ({"target": "leader"}, {"kind": "kill", "target": "leader"}),
+    "stop": ({"target": "n2"}, {"kind": "stop", "target": "n2"}),
+    "restart": ({}, {"kind": "restart", "target": "random"}),
+    "pause": ({"target": "follower"}, {"kind": "pause", "target": "follower"}),
+    "isolate": (
+        {"target": "leader", "clients": "cut"},
+        {"kind": "partition", "shape": "isolate", "target": "leader", "clients": "cut"},
+    ),
+    "majority-minority": (
+        {"target": "leader"},
+        {"kind": "partition", "shape": "majority-minority", "minority": "leader"},
+    ),
+    "bridge": ({"target": "n3"}, {"kind": "partition", "shape": "bridge", "bridge": "n3"}),
+    "partition": (
+        {"groups": [["n1"], ["n2", "n3"]]},
+        {"kind": "partition", "shape": "groups", "groups": [["n1"], ["n2", "n3"]]},
+    ),
+    "one-way": (
+        {"source": "leader", "destination": "n2"},
+        {"kind": "partition", "shape": "one-way", "sender": "leader", "receiver": "n2"},
+    ),
+    "delay": (
+        {"target": "n1", "delay": "100ms", "jitter": "10ms"},
+        {"kind": "delay", "target": "n1", "delay": 0.1, "jitter": 0.01},
+    ),
+    "loss": ({"percent": 20}, {"kind": "loss", "percent": 20}),
+    "duplicate": ({"percent": 5}, {"kind": "duplicate", "percent": 5}),
+    "corrupt": ({"percent": 1.5}, {"kind": "corrupt", "percent": 1.5}),
+    "bandwidth": ({"rate": "1mbit"}, {"kind": "bandwidth", "rate": "1mbit"}),
+}
+
+
+def test_every_fault_kind_has_a_translation_example() -> None:
+    assert set(TRANSLATED) == set(FAULT_KINDS)
+
+
+@pytest.mark.parametrize("kind", TRANSLATED)
+def test_fault_kind_translates_into_the_nemesis_spec_it_means(kind: str) -> None:
+    fields, expected = TRANSLATED[kind]
+    (window,) = with_faults({"kind": kind, "at": 5, "duration": 1} | fields).schedule()
+    spec = parse_fault(nemesis_spec(window))
+    assert {name: getattr(spec, name) for name in expected} == expected
 
 
 # Each invalid file: its text and the exact line (after "PATH:") it must produce.
@@ -248,6 +379,11 @@ INVALID = {
         "  - kind: delay\n    delay: fast\n    at: 1s\n    duration: 1s\n",
         "7:12: faults[0].delay: expected a duration greater than 0, like 500ms, 5s or 2m, "
         'got "fast"',
+    ),
+    "rate the nemesis cannot shape": (
+        "title: t\nsystem: etcd\nworkload:\n  kind: register\nfaults:\n"
+        "  - {kind: bandwidth, rate: 1Mbit, at: 5s, duration: 1s}\n",
+        '6:29: faults[0].rate: expected a rate like 1mbit or 512kbit, got "1Mbit"',
     ),
     "fixed and drawn start both given": (
         "title: t\nsystem: etcd\nworkload:\n  kind: register\nfaults:\n"
