@@ -1,0 +1,234 @@
+"""Experiments as pytest tests, so CI gets selection by marker and JUnit XML for free.
+
+`pytest experiments/ -m chaos` (or one file, `pytest experiments/etcd/leader-crash.yaml`)
+collects each experiment file as a test; each repetition is one item. Items
+carry the markers `chaos`, `docker`, the system's name and each of the
+file's tags, so `-m "chaos and etcd"` or `-m consensus` select.
+
+Files are collected only when asked for: a file named on the command line,
+or a `*.yaml` inside an `experiments/` folder that the command line points at
+or into. `pytest` at the repository root (or `pytest .`) therefore never
+starts a cluster.
+
+The run happens in the item's setup and the judgement in its call, so the
+three outcomes of `chaoslab run` stay distinct in pytest and in JUnit XML:
+every SLO held is a pass, an SLO that did not hold is a failure, and a run
+that could not be judged (the cluster never got ready, a fault failed) is an
+error, like a broken fixture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from chaos import engine, images
+from chaos.experiment import Experiment, ExperimentError, load_experiment
+from chaos.images import ImageSource
+from chaos.report import write_index, write_run_report
+from chaos.runner import REPORTS, Outcome, Run
+from chaos.systems import SYSTEMS, NotReady, UnknownSystem
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr, TracebackStyle
+
+EXPERIMENTS_FOLDER = "experiments"
+MARKER = "chaos"
+# Errors raised before or around a run that a user can fix; anything else is a bug and
+# keeps its traceback.
+RUN_ERRORS = (engine.EngineError, images.ImageError, NotReady, UnknownSystem)
+_ASKED = pytest.StashKey[list[Path]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("chaos", "chaoslab experiments")
+    group.addoption(
+        "--chaos-repeat",
+        type=_positive_int,
+        metavar="N",
+        help="repetitions of each experiment (default: the file's `repeats`)",
+    )
+    group.addoption("--chaos-seed", type=int, metavar="S", help="seed (default: the file's)")
+    group.addoption(
+        "--chaos-image-source",
+        choices=images.IMAGE_SOURCES,
+        help="local or official images (default: the file's)",
+    )
+    group.addoption(
+        "--chaos-reports",
+        type=Path,
+        metavar="DIR",
+        default=REPORTS,
+        help=f"where run folders and the runs index go (default: {REPORTS})",
+    )
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer of at least 1, got {text!r}")
+    return int(text)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    register_marker(config, MARKER, "a chaoslab experiment on a real cluster")
+    register_marker(config, "docker", "needs a Docker engine; brings real clusters up")
+    for system in SYSTEMS:
+        register_marker(config, system, f"chaoslab experiments on {system}")
+
+
+def register_marker(config: pytest.Config, name: str, meaning: str) -> None:
+    """Declare a marker once (so --strict-markers accepts it), unless the project already did."""
+    if not any(
+        line.split(":")[0].split("(")[0].strip() == name for line in config.getini("markers")
+    ):
+        config.addinivalue_line("markers", f"{name}: {meaning}")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ExperimentFile | None:
+    if file_path.suffix == ".yaml" and asked_for(file_path, _command_line_paths(parent.config)):
+        return ExperimentFile.from_parent(parent, path=file_path)
+    return None
+
+
+def asked_for(file: Path, given: list[Path]) -> bool:
+    """Whether the command line asked for this file: named it, or points into its experiments/.
+
+    Both `file` and `given` are absolute. A folder only counts when it is an
+    `experiments/` folder or lies inside one, so `pytest .` does not collect
+    the catalogue.
+    """
+    folders = [parent for parent in file.parents if parent.name == EXPERIMENTS_FOLDER]
+    for path in given:
+        if path == file:
+            return True
+        if path in file.parents and any(path.is_relative_to(folder) for folder in folders):
+            return True
+    return False
+
+
+def _command_line_paths(config: pytest.Config) -> list[Path]:
+    """The paths pytest was given (node ids cut at `::`), absolute; computed once.
+
+    Made absolute as pytest makes collected paths (no symlinks resolved), so they compare.
+    """
+    if _ASKED not in config.stash:
+        here = config.invocation_params.dir
+        config.stash[_ASKED] = [
+            Path(os.path.abspath(here / arg.split("::")[0])) for arg in config.args
+        ]
+    return config.stash[_ASKED]
+
+
+def _shown_path(path: Path, config: pytest.Config) -> str:
+    """A path as short as the validator's lines in `chaoslab validate` (relative when inside)."""
+    try:
+        return str(path.relative_to(config.invocation_params.dir))
+    except ValueError:
+        return str(path)
+
+
+class ExperimentFile(pytest.File):
+    """One experiment file: validated at collection, one item per repetition."""
+
+    def collect(self) -> list[ExperimentItem]:
+        try:
+            experiment = load_experiment(_shown_path(self.path, self.config))
+        except ExperimentError as exc:
+            raise self.CollectError(str(exc)) from None
+        for tag in experiment.tags:
+            register_marker(self.config, tag, f"chaoslab experiments tagged {tag}")
+        repeats = self.config.getoption("chaos_repeat") or experiment.repeats
+        return [
+            ExperimentItem.from_parent(
+                self,
+                name=self.path.stem if repeats == 1 else f"{self.path.stem}[run{index + 1}]",
+                experiment=experiment,
+                repeat=index,
+                label=experiment.title if repeats == 1 else f"{experiment.title} (run {index + 1})",
+            )
+            for index in range(repeats)
+        ]
+
+
+class ExperimentItem(pytest.Item):
+    """One repetition of one experiment: run in setup, judged in the call."""
+
+    def __init__(self, *, experiment: Experiment, repeat: int, label: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.experiment = experiment
+        self.repeat = repeat
+        self.label = label
+        self.outcome: Outcome | None = None
+        for name in (MARKER, "docker", experiment.system, *experiment.tags):
+            self.add_marker(name)
+
+    def setup(self) -> None:
+        if self.config.getoption("setuponly") or self.config.getoption("setupplan"):
+            return
+        self.outcome = self._execute()
+        self.user_properties.append(("run_dir", str(self.outcome.run_dir)))
+        self.user_properties.append(("report", str(self.outcome.run_dir / "index.html")))
+        for verdict in self.outcome.verdicts:
+            print(verdict.line())
+        message = failure_message(self.outcome)
+        if message and self.outcome.status == "error":
+            pytest.fail(message, pytrace=False)
+
+    def _execute(self) -> Outcome:
+        source: ImageSource | None = self.config.getoption("chaos_image_source")
+        reports = self.config.invocation_params.dir / self.config.getoption("chaos_reports")
+        try:
+            outcome = Run(
+                self.experiment,
+                repeat=self.repeat,
+                image_source=source,
+                seed=self.config.getoption("chaos_seed"),
+                reports=reports.resolve(),
+            ).execute()
+        except RUN_ERRORS as exc:
+            pytest.fail(f"run failed: {exc}", pytrace=False)
+        write_run_report(outcome.run_dir)
+        write_index(outcome.run_dir.parent)
+        return outcome
+
+    def runtest(self) -> None:
+        assert self.outcome is not None, "setup ran the experiment"
+        message = failure_message(self.outcome)
+        if message:
+            raise SLOFailed(message)
+
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: TracebackStyle | None = None
+    ) -> str | TerminalRepr:
+        if isinstance(excinfo.value, SLOFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, self.label
+
+
+class SLOFailed(AssertionError):
+    """An SLO did not hold; the message says which, by how much, and where the run is."""
+
+
+def failure_message(outcome: Outcome) -> str | None:
+    """What a test report says about a run: None when every SLO held.
+
+    A failed run says "run failed: why"; a judged run lists each SLO that did
+    not hold as measured against expected. Both end with the run's folder.
+    """
+    if outcome.status == "error":
+        return f"run failed: {outcome.error}\nrun dir: {outcome.run_dir}"
+    if outcome.status == "held":
+        return None
+    failed = [verdict for verdict in outcome.verdicts if not verdict.held]
+    # The first line alone is what pytest's short summary shows.
+    names = ", ".join(verdict.slo for verdict in failed)
+    head = f"{len(failed)} SLO{'s' if len(failed) != 1 else ''} failed: {names}"
+    lines = [head, *(f"  {verdict.line()}" for verdict in failed), f"run dir: {outcome.run_dir}"]
+    return "\n".join(lines)
