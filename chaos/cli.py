@@ -14,11 +14,12 @@ from rich.console import Console
 from rich.table import Table
 
 from chaos import cluster, doctor, engine, images
+from chaos.compare import ComparisonError, default_out_dir, write_comparison
 from chaos.experiment import ExperimentError, find_experiments, load_experiment, validate_paths
 from chaos.history import load_history
 from chaos.images import ImageSource
 from chaos.report import write_index, write_run_report
-from chaos.runner import EXIT_CODES, Outcome, Run, judge_run
+from chaos.runner import EXIT_CODES, REPORTS, Outcome, Run, judge_run
 from chaos.systems import SYSTEMS, NotReady, UnknownSystem, make_system
 
 app = typer.Typer(no_args_is_help=True, help="Chaos experiments on real clusters in Docker.")
@@ -255,6 +256,27 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run folder under repo
     write_index(run_dir.parent)
     _print_outcome(outcome)
     raise typer.Exit(EXIT_CODES[outcome.status])
+
+
+@app.command()
+def compare(
+    run_dirs: Annotated[
+        list[Path],
+        typer.Argument(metavar="RUN_DIR", help="Run folders, or a folder of runs (reports/)."),
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write (default: reports/compare-<timestamp>/).")
+    ] = None,
+) -> None:
+    """Compare runs across systems: recovery distributions, data safety, and why they differ."""
+    out_dir = out or default_out_dir(REPORTS)
+    try:
+        page = write_comparison(run_dirs, out_dir)
+    except ComparisonError as exc:
+        raise fail(str(exc)) from None
+    if out_dir.resolve().parent == REPORTS.resolve():
+        write_index(REPORTS)
+    console.print(f"comparison: {page}", highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

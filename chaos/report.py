@@ -4,7 +4,9 @@ A report never talks to Docker: everything comes from `reports/<run-id>/`
 (experiment.yaml, run.json, history.jsonl, metrics.json, verdicts.json), so
 any run can be re-rendered later, on another machine, from its artefacts.
 Each page is one self-contained file (Plotly's JavaScript inlined once) so it
-opens with no network, from a CI artefact or an e-mail attachment.
+opens with no network, from a CI artefact or an e-mail attachment. The page
+kit (`page`, `section`, `html_table`, `badge`, `plot_div`, `show`, `read_json`)
+is public because `chaos.compare` builds its pages with it too.
 """
 
 from __future__ import annotations
@@ -59,9 +61,9 @@ def read_run(run_dir: Path) -> RunFiles:
     experiment_path = run_dir / "experiment.yaml"
     return RunFiles(
         run_dir=run_dir,
-        run=_read_json(run_dir / "run.json"),
-        metrics=_read_json(run_dir / "metrics.json"),
-        verdicts=_read_json(run_dir / "verdicts.json"),
+        run=read_json(run_dir / "run.json"),
+        metrics=read_json(run_dir / "metrics.json"),
+        verdicts=read_json(run_dir / "verdicts.json"),
         experiment_text=experiment_path.read_text(encoding="utf-8")
         if experiment_path.exists()
         else "",
@@ -69,7 +71,8 @@ def read_run(run_dir: Path) -> RunFiles:
     )
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> dict[str, Any]:
+    """A run file's JSON; an absent file reads as empty (a failed run leaves files out)."""
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
@@ -92,26 +95,26 @@ def render_run(files: RunFiles) -> str:
     title = run.get("title") or files.run_dir.name
     body = [
         _header(files),
-        _section("Service level objectives", _slo_table(files.verdicts)),
-        _section(
+        section("Service level objectives", _slo_table(files.verdicts)),
+        section(
             "Operations over time",
             "<p class=note>Latency of each operation at its invocation time (log scale);"
             " shaded bands are fault windows, from the fault taking effect to its heal."
-            f"{_downsample_note(history.ops)}</p>" + _plot_div("timeline"),
+            f"{_downsample_note(history.ops)}</p>" + plot_div("timeline"),
         ),
-        _section("Throughput and errors per 100 ms", _plot_div("throughput")),
-        _section(
+        section("Throughput and errors per 100 ms", plot_div("throughput")),
+        section(
             "The system's own view",
             "<p class=note>Per observer: how many peers it reports down or suspect (blank: no"
-            " answer), with its role and leader changes marked.</p>" + _plot_div("view"),
+            " answer), with its role and leader changes marked.</p>" + plot_div("view"),
         ),
-        _section("Recovery per fault", _recovery_tables(files.metrics)),
-        _section("Safety", _safety_section(files.metrics)),
-        _section("Run", _facts_table(run)),
-        _section("Experiment as run", f"<pre>{escape(files.experiment_text)}</pre>"),
-        _section("Raw files", _raw_links(files.run_dir)),
+        section("Recovery per fault", _recovery_tables(files.metrics)),
+        section("Safety", _safety_section(files.metrics)),
+        section("Run", _facts_table(run)),
+        section("Experiment as run", f"<pre>{escape(files.experiment_text)}</pre>"),
+        section("Raw files", _raw_links(files.run_dir)),
     ]
-    return _page(str(title), "\n".join(body), figures)
+    return page(str(title), "\n".join(body), figures)
 
 
 def fault_windows(faults: Sequence[FaultEvent], end_ns: int) -> list[FaultWindow]:
@@ -335,14 +338,15 @@ def _fmt(value: Any, unit: str = "") -> str:
     return f"{value}{unit}"
 
 
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") -> str:
+def html_table(headers: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") -> str:
     """An HTML table; cells are already escaped HTML."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table class='{cls}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _badge(status: str) -> str:
+def badge(status: str) -> str:
+    """A status coloured by the stylesheet (held, failed, slo-failed, error)."""
     return f"<span class='badge {escape(status)}'>{escape(status)}</span>"
 
 
@@ -358,7 +362,7 @@ def _header(files: RunFiles) -> str:
         f"{escape(str(run.get('protocol', '?')))}</p></div>"
         f"<div class=version><span>{escape(str(system))}</span>"
         f"<strong>{escape(str(run.get('version', 'unknown version')))}</strong></div>"
-        f"<div class=verdict>{_badge(str(status))}</div></header>"
+        f"<div class=verdict>{badge(str(status))}</div></header>"
         + (f"<p class='error'>{escape(str(error))}</p>" if error else "")
     )
 
@@ -372,12 +376,12 @@ def _slo_table(verdicts: dict[str, Any]) -> str:
             f"<code>{escape(str(v['slo']))}</code>",
             escape(_fmt(v.get("expected"))),
             escape(_fmt(v.get("measured"))),
-            _badge("held" if v.get("held") else "failed"),
+            badge("held" if v.get("held") else "failed"),
             escape(str(v.get("detail") or "")),
         )
         for v in items
     ]
-    return _table(("SLO", "expected", "measured", "", "detail"), rows)
+    return html_table(("SLO", "expected", "measured", "", "detail"), rows)
 
 
 def _seconds(ns: int | None) -> str:
@@ -436,7 +440,7 @@ def _recovery_tables(metrics: dict[str, Any]) -> str:
                 )
             )
     return (
-        _table(
+        html_table(
             (
                 "fault",
                 "window",
@@ -449,7 +453,7 @@ def _recovery_tables(metrics: dict[str, Any]) -> str:
             summary,
         )
         + "<h3>Latency before / during / after</h3>"
-        + _table(("fault", "phase", "operations", "success rate", "p50", "p95", "p99"), phases)
+        + html_table(("fault", "phase", "operations", "success rate", "p50", "p95", "p99"), phases)
     )
 
 
@@ -483,24 +487,24 @@ def _safety_section(metrics: dict[str, Any]) -> str:
         (
             "lost writes",
             escape(_fmt(lost.get("lost_count"))),
-            _badge("held" if lost.get("ok", True) else "failed"),
+            badge("held" if lost.get("ok", True) else "failed"),
         ),
         (
             "stale reads",
             escape(f"{_fmt(stale.get('stale_count'))} of {_fmt(stale.get('reads_checked'))}"),
-            _badge("held" if stale.get("ok", True) else "failed"),
+            badge("held" if stale.get("ok", True) else "failed"),
         ),
         (
             "linearizability",
             escape(str(lin.get("verdict", "not checked"))),
-            _badge(
+            badge(
                 {"linearizable": "held", "non-linearizable": "failed"}.get(
                     lin.get("verdict", ""), "unknown"
                 )
             ),
         ),
     ]
-    parts = [_table(("check", "result", ""), rows)]
+    parts = [html_table(("check", "result", ""), rows)]
     for key in lin.get("keys") or []:
         if not key.get("counterexample"):
             continue
@@ -508,20 +512,20 @@ def _safety_section(metrics: dict[str, Any]) -> str:
         parts.append(
             f"<h3>Counterexample on key <code>{escape(str(key.get('key')))}</code>"
             f" ({minimal})</h3><p>{escape(str(key.get('explanation', '')))}</p>"
-            + _table(OP_HEADERS, (_op_cells(p) for p in key["counterexample"]), "ops")
+            + html_table(OP_HEADERS, (_op_cells(p) for p in key["counterexample"]), "ops")
         )
     for read in stale.get("stale") or []:
         parts.append(
             "<h3>Stale read</h3>"
-            + _table(OP_HEADERS, [_op_cells(read["read"])], "ops")
+            + html_table(OP_HEADERS, [_op_cells(read["read"])], "ops")
             + "<p>missed:</p>"
-            + _table(OP_HEADERS, (_op_cells(m) for m in read.get("missed", [])), "ops")
+            + html_table(OP_HEADERS, (_op_cells(m) for m in read.get("missed", [])), "ops")
         )
     for key in lost.get("keys") or []:
         if key.get("lost"):
             parts.append(
                 f"<h3>Lost writes on key <code>{escape(str(key.get('key')))}</code></h3>"
-                + _table(OP_HEADERS, (_op_cells(p) for p in key["lost"]), "ops")
+                + html_table(OP_HEADERS, (_op_cells(p) for p in key["lost"]), "ops")
             )
     return "".join(parts)
 
@@ -540,16 +544,17 @@ def _facts_table(run: dict[str, Any]) -> str:
         ("cluster up in", _fmt(run.get("up_seconds"), " s")),
     ]
     rows = [
-        (escape(name), f"<code>{escape(_show(value))}</code>")
+        (escape(name), f"<code>{escape(show(value))}</code>")
         for name, value in facts
         if value not in (None, "")
     ]
-    return _table(("fact", "value"), rows, "facts")
+    return html_table(("fact", "value"), rows, "facts")
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
+    """Settings and other small mappings as `key=value, ...`, nested ones inline."""
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_show(v)}" for k, v in value.items()) or "(defaults)"
+        return ", ".join(f"{k}={show(v)}" for k, v in value.items()) or "(defaults)"
     return str(value)
 
 
@@ -562,11 +567,13 @@ def _raw_links(run_dir: Path) -> str:
     return f"<ul>{''.join(links)}</ul>"
 
 
-def _section(title: str, content: str) -> str:
+def section(title: str, content: str) -> str:
+    """A titled card; `content` is already escaped HTML."""
     return f"<section><h2>{escape(title)}</h2>{content}</section>"
 
 
-def _plot_div(name: str) -> str:
+def plot_div(name: str) -> str:
+    """Where `page` draws the figure it was given under `name`."""
     return f"<div class=plot id='plot-{name}' data-figure='{name}'></div>"
 
 
@@ -608,10 +615,17 @@ table.ops td,table.ops th{font:12px ui-monospace,monospace}
 pre{background:#f0f2f6;padding:12px;border-radius:6px;overflow-x:auto}
 code{font:12px ui-monospace,monospace}
 a{color:#1f5fbf}
+.versions{display:flex;gap:8px;flex-wrap:wrap}
+.warn{background:#fff4e0;border-left:4px solid #e07b00;padding:8px 12px;margin:12px 0 0}
+.family{font-weight:600}.family.consensus{color:#1f5fbf}.family.gossip{color:#c25e00}
 """
 
 
-def _page(title: str, body: str, figures: dict[str, go.Figure] | None = None) -> str:
+def page(title: str, body: str, figures: dict[str, go.Figure] | None = None) -> str:
+    """A whole HTML page that opens with no network: Plotly inlined once, figures as JSON.
+
+    Run reports, the index and comparisons all use it, so they look alike.
+    """
     scripts = ""
     if figures:
         specs = "".join(
@@ -629,11 +643,12 @@ def _page(title: str, body: str, figures: dict[str, go.Figure] | None = None) ->
 
 
 def write_index(reports_dir: Path) -> Path:
-    """Write `reports_dir/index.html`: every run, newest first, linked where it has a report."""
+    """Write `reports_dir/index.html`: every run, newest first, linked where it has a report;
+    then every comparison (a folder holding comparison.json), newest first."""
     runs = []
     for run_dir in sorted(p for p in reports_dir.iterdir() if (p / "run.json").exists()):
-        run = _read_json(run_dir / "run.json")
-        status = _read_json(run_dir / "verdicts.json").get("status", "error")
+        run = read_json(run_dir / "run.json")
+        status = read_json(run_dir / "verdicts.json").get("status", "error")
         runs.append((str(run.get("started", "")), run_dir, run, status))
     runs.sort(key=lambda r: (r[0], r[1].name), reverse=True)
     rows = []
@@ -649,17 +664,48 @@ def write_index(reports_dir: Path) -> Path:
                 escape(str(run.get("system", "?"))),
                 escape(str(run.get("title", ""))),
                 f"<strong>{escape(str(run.get('version', '?')))}</strong>",
-                _badge(str(status)),
+                badge(str(status)),
             )
         )
     table = (
-        _table(("run", "started", "system", "title", "version", "status"), rows)
+        html_table(("run", "started", "system", "title", "version", "status"), rows)
         if rows
         else "<p class=note>No runs yet.</p>"
     )
     out = reports_dir / "index.html"
     out.write_text(
-        _page("chaoslab runs", f"<header><h1>chaoslab runs</h1></header>{_section('Runs', table)}"),
+        page(
+            "chaoslab runs",
+            f"<header><h1>chaoslab runs</h1></header>{section('Runs', table)}"
+            + _comparisons(reports_dir),
+        ),
         encoding="utf-8",
     )
     return out
+
+
+def _comparisons(reports_dir: Path) -> str:
+    """The comparisons section of the index; empty when there are none."""
+    found = sorted(
+        ((read_json(path), path.parent.name) for path in reports_dir.glob("*/comparison.json")),
+        key=lambda c: (str(c[0].get("created", "")), c[1]),
+        reverse=True,
+    )
+    rows = [
+        (
+            f"<a href='{escape(name)}/index.html'>{escape(name)}</a>",
+            escape(str(data.get("created", ""))),
+            escape(", ".join(str(g.get("scenario", "?")) for g in data.get("groups", []))),
+            ", ".join(
+                f"{escape(str(s.get('system', '?')))} <strong>{escape(str(s.get('version', '?')))}"
+                "</strong>"
+                for s in data.get("systems", [])
+            ),
+            escape(str(len(data.get("runs", [])))),
+        )
+        for data, name in found
+    ]
+    if not rows:
+        return ""
+    headers = ("comparison", "created", "scenarios", "systems", "runs")
+    return section("Comparisons", html_table(headers, rows))

@@ -89,3 +89,23 @@ def test_index_renders_and_links_the_report(browser: Any, tmp_path: Path) -> Non
     page.wait_for_selector("div.plot .main-svg")
     assert errors == []
     page.close()
+
+
+def test_comparison_renders_every_chart_without_errors(browser: Any, tmp_path: Path) -> None:
+    from test_compare import build_runs  # the unit tests' synthetic runs, as for build_run
+
+    from chaos.compare import MEASURES, write_comparison
+
+    runs = build_runs(tmp_path / "reports")
+    page, errors = _open(browser, write_comparison(runs, tmp_path / "compare"))
+    boxes_per_plot = (
+        "[...document.querySelectorAll('div.plot')]"
+        ".map(d => d.querySelectorAll('.boxlayer .trace').length)"
+    )
+    page.wait_for_function(f"{boxes_per_plot}.every(n => n > 0)", timeout=10_000)
+    # One scenario (leader crash): a box per measure and system, etcd and Redis Cluster.
+    assert page.evaluate(boxes_per_plot) == [len(MEASURES) * 2]
+    assert errors == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "comparison.png", full_page=True)
+    page.close()
