@@ -22,31 +22,39 @@ if TYPE_CHECKING:
 Family = Literal["consensus", "gossip"]
 
 
-class Client(ABC):
+class UnsupportedOperation(RuntimeError):
+    """The system has no such operation (Serf stores no data; Cassandra 1.2 has no cas)."""
+
+
+class Client:
     """One workload client's connection, through the system's own driver.
 
     Register operations read, write and compare-and-set small integers on a
     few keys; `add` writes a value that is never written twice, into a set
     that `read_all` returns at the strongest consistency the system offers.
     An operation that returns completed; a raised exception is classified
-    by `definitely_failed`.
+    by `definitely_failed`. A system implements the operations it offers;
+    the others raise `UnsupportedOperation`.
     """
 
-    @abstractmethod
-    def read(self, key: str) -> int | None: ...
+    def _unsupported(self, operation: str) -> UnsupportedOperation:
+        return UnsupportedOperation(f"{type(self).__name__} has no {operation} operation")
 
-    @abstractmethod
-    def write(self, key: str, value: int) -> None: ...
+    def read(self, key: str) -> int | None:
+        raise self._unsupported("read")
 
-    @abstractmethod
+    def write(self, key: str, value: int) -> None:
+        raise self._unsupported("write")
+
     def cas(self, key: str, expected: int | None, new: int) -> bool:
         """Set `key` to `new` if it holds `expected`; False when it did not."""
+        raise self._unsupported("cas")
 
-    @abstractmethod
-    def add(self, key: str, value: int) -> None: ...
+    def add(self, key: str, value: int) -> None:
+        raise self._unsupported("add")
 
-    @abstractmethod
-    def read_all(self, key: str) -> list[int]: ...
+    def read_all(self, key: str) -> list[int]:
+        raise self._unsupported("read_all")
 
     def definitely_failed(self, error: Exception) -> bool:
         """True only when the error proves the operation was not applied.
@@ -56,7 +64,7 @@ class Client(ABC):
         """
         return isinstance(error, ConnectionRefusedError)
 
-    def close(self) -> None:  # noqa: B027 (nothing to release by default)
+    def close(self) -> None:
         """Release the connection."""
 
 

@@ -97,11 +97,3 @@ class SerfMembershipClient(Client):
 
     def read(self, key: str) -> int | None:
         return sum(status == "alive" for status in self._view().values())
-
-    def write(self, key: str, value: int) -> None:
-        raise NotImplementedError("serf has no data to write: use the membership workload")
-
-    cas = add = write  # type: ignore[assignment]
-
-    def read_all(self, key: str) -> list[int]:
-        raise NotImplementedError("serf has no data to read back")
