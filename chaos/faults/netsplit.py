@@ -61,9 +61,19 @@ class PartitionFault(NamespaceFault):
         self.nodes = tuple(self.rules)
         self.probes = partition.probe_plan(self.ctx.names, self.grudge)
         grudge = {n: sorted(peers) for n, peers in self.grudge.items() if peers}
-        detail = {"shape": self.spec.shape, **drawn, "grudge": grudge, "clients": self.spec.clients}
+        detail = {
+            "shape": self.spec.shape,
+            **drawn,
+            "grudge": grudge,
+            "clients": self.spec.clients,
+            "rule_nodes": list(self.nodes),
+        }
         backend = f"iptables:{self.ctx.toolbox.backends().iptables}"
-        return Applied(self.nodes, backend, detail)
+        # The targets are the nodes the partition strikes (the isolated node, the
+        # minority...), not every node that holds a rule: the checks judge detection
+        # by whether the others notice *them*.
+        struck = partition.cut_from_clients(self.grudge)
+        return Applied(tuple(n for n in self.ctx.names if n in struck), backend, detail)
 
     def probe_nodes(self) -> tuple[str, ...]:
         linked = self.probes.must_succeed

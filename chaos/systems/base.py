@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from chaos.history import Observation
 
@@ -66,6 +66,10 @@ class Client:
 
     def close(self) -> None:
         """Release the connection."""
+
+
+class Closeable(Protocol):
+    def close(self) -> None: ...
 
 
 class NotReady(RuntimeError):
@@ -131,6 +135,13 @@ class System(ABC):
     def client(self, cluster: Cluster, node: str | None, timeout: float) -> Client:
         """A workload client bound to `node`, or to the whole cluster through the
         driver's own balancing when `node` is None."""
+
+    def watch_driver(
+        self, cluster: Cluster, now: Callable[[], int], record: Callable[[Observation], None]
+    ) -> Closeable | None:
+        """Record the client driver's own host up/down verdicts as observations by "driver",
+        until closed; None where the driver keeps no such view."""
+        return None
 
     def driver_settings(self) -> dict[str, Any]:
         """The driver's retry and timeout behaviour, recorded with every run."""

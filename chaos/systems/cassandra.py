@@ -10,8 +10,8 @@ The driver:
 - Every endpoint is a node's CQL port published on 127.0.0.1. Nodes announce
   their container addresses; an address translator maps addresses only (the
   port is cluster-wide), so an endpoint factory maps each announced node to
-  its own published port instead, read from Docker when a connection opens
-  (a restarted container gets a new host port). Clients never leave loopback.
+  its own published port instead, looked up when a connection opens. Clients
+  never leave loopback.
 - Balancing: a client bound to a node uses the driver's HostFilterPolicy
   around round robin, so the driver never opens a pool elsewhere (the
   per-node binding Jepsen uses); a driver-bound client uses plain round
@@ -23,7 +23,7 @@ The driver:
   LOCAL_ONE does not exist in protocol v1, and Cassandra 1.2 closes the
   connection on it.
 - The protocol version is negotiated once per run (1.2 speaks only v1: no
-  paging, batches objects or lightweight transactions) and then fixed.
+  paging, batch statements or lightweight transactions) and then fixed.
 
 Each node's own view comes from the view agent inside its JVM
 (harness/ViewAgent.java): the StorageService lists nodetool reads, one
@@ -32,6 +32,7 @@ socket round trip instead of nodetool's ~0.9 s.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import re
@@ -56,7 +57,7 @@ from cassandra.policies import (
 from cassandra.pool import Host
 
 from chaos.history import Observation
-from chaos.systems.base import Client, NotReady, System
+from chaos.systems.base import Client, NotReady, System, UnsupportedOperation
 
 # The driver logs every failed connection attempt, expected while nodes start
 # or after a fault; the suite reports what matters itself. With this handler
@@ -81,7 +82,9 @@ CONSISTENCY = {
     "QUORUM": ConsistencyLevel.QUORUM,
     "ALL": ConsistencyLevel.ALL,
 }
+NODES = ("n1", "n2", "n3")  # the services of compose/cassandra.yml, in joining order
 RECONNECT_DELAY = 0.5
+WATCH_HEARTBEAT = 1.0
 JOIN_TIMEOUT = 120.0
 GOSSIP_INTERVAL = 1.0  # seconds between gossip rounds, fixed in every release
 
@@ -105,15 +108,12 @@ def heap_megabytes(heap: int | str) -> int:
     return int(match[1]) * (1024 if match[2] in ("g", "G") else 1)
 
 
-class UnsupportedOperation(NotImplementedError):
-    """The running Cassandra release cannot do this operation; nothing was sent."""
-
-
 class PublishedEndPoint(EndPoint):
     """A node's CQL port as published on 127.0.0.1, looked up when a connection opens.
 
-    Identity is the node's name, which survives restarts; the host port does
-    not, so `resolve` asks Docker each time the driver connects.
+    Identity is the node's name: it survives restarts, and so does the host
+    port the suite pins for the run, but a node that was not running when
+    last seen has no known port until Docker is asked again.
     """
 
     def __init__(self, node: str, locate: Callable[[str], int]) -> None:
@@ -175,11 +175,13 @@ class Loopback(EndPointFactory):
         return PublishedEndPoint(node, self.port)
 
     def port(self, node: str) -> int:
-        self.run.refresh()
+        with contextlib.suppress(KeyError):
+            return self.run.client_address(node, CQL_PORT)[1]
+        self.run.refresh()  # not running when last seen; it may be now
         try:
             return self.run.client_address(node, CQL_PORT)[1]
         except KeyError:
-            raise ConnectionRefusedError(f"{node} publishes no CQL port: not running") from None
+            raise ConnectionRefusedError(f"{node} publishes no CQL port") from None
 
     def create(self, row: dict[str, Any]) -> EndPoint:
         address = str(row.get("native_address") or row.get("rpc_address") or "")
@@ -195,15 +197,19 @@ class Loopback(EndPointFactory):
 class DriverWatch(HostStateListener):
     """Records the driver's own host up/down verdicts as observations by "driver".
 
-    The driver marks a host down when its connections fail or when the node
-    it holds its control connection to pushes a gossip DOWN event; clients
-    feel the first. Each event records every host's state at that moment.
+    The driver marks a host down when its connections fail (a reset, a
+    request or heartbeat without answer), or when the node holding its
+    control connection pushes a gossip DOWN event at conviction. An idle
+    connection to a SIGKILLed node can go silent rather than reset, so it is
+    found dead only at the next heartbeat. Each event records every host's
+    state at that moment.
     """
 
     def __init__(
         self, driver: DriverCluster, now: Callable[[], int], record: Callable[[Observation], None]
     ) -> None:
         self.driver, self.now, self.record = driver, now, record
+        self.session: Session | None = None  # the driver keeps pools only for a live session
 
     def _event(self, event: str, host: Host) -> None:
         members = {
@@ -283,13 +289,19 @@ class Cassandra(System):
             "CASSANDRA_MEM_LIMIT": f"{self.heap_mb + 512}m",
         }
 
-    def expected_conviction_seconds(self) -> float:
-        return conviction_seconds(float(self.settings["phi_convict_threshold"]))
-
     def driver(
-        self, cluster: Cluster, node: str | None, timeout: float, consistency: str = "ONE"
+        self,
+        cluster: Cluster,
+        node: str | None,
+        timeout: float,
+        heartbeat: float = DriverCluster.idle_heartbeat_interval,
     ) -> DriverCluster:
-        """A driver cluster bound to `node` (or balanced over all), on loopback only."""
+        """A driver cluster bound to `node` (or balanced over all), on loopback only.
+
+        Its default consistency is ONE, for the suite's own queries; a client's
+        statements each carry the level the run asked for. `heartbeat` is how
+        long a connection may idle before the driver checks it is alive.
+        """
         loopback = Loopback(cluster, self.addresses)
         policy: LoadBalancingPolicy = RoundRobinPolicy()
         if node is not None:
@@ -298,7 +310,7 @@ class Cassandra(System):
         profile = ExecutionProfile(
             load_balancing_policy=policy,
             retry_policy=FallthroughRetryPolicy(),
-            consistency_level=CONSISTENCY[consistency],
+            consistency_level=ConsistencyLevel.ONE,
             request_timeout=timeout,
         )
         options: dict[str, Any] = {"protocol_version": self._protocol} if self._protocol else {}
@@ -311,14 +323,31 @@ class Cassandra(System):
             token_metadata_enabled=False,
             connect_timeout=max(timeout, 1.0),
             control_connection_timeout=max(timeout, 1.0),
+            idle_heartbeat_interval=heartbeat,
+            idle_heartbeat_timeout=heartbeat,
             **options,
         )
 
     def session(self, cluster: Cluster, node: str | None, timeout: float) -> Session:
-        """A connected session; the first one of a run negotiates the protocol version."""
-        driver = self.driver(cluster, node, timeout, self.settings["consistency"])
+        return self._connect(self.driver(cluster, node, timeout))
+
+    def _connect(self, driver: DriverCluster) -> Session:
+        """Connect; the first connection of a run negotiates the protocol version.
+
+        Cassandra 1.2.0 leaves a restarted node's tokens out of its peers'
+        system.peers; the driver's first node-list query reads tokens and
+        drops such a peer, later ones do not. So a second refresh brings the
+        node back, and the client is handed over once the driver has tried
+        to open a pool to every host it knows.
+        """
         try:
             session = driver.connect()
+            driver.refresh_nodes()
+            deadline = time.monotonic() + driver.connect_timeout
+            while time.monotonic() < deadline and any(
+                host.is_up is None for host in driver.metadata.all_hosts()
+            ):
+                time.sleep(0.02)
         except Exception:
             driver.shutdown()
             raise
@@ -340,26 +369,30 @@ class Cassandra(System):
             "reconnection": f"constant, every {RECONNECT_DELAY} s",
             "binding": "per node: HostFilterPolicy(RoundRobinPolicy) pinned to the node; "
             "driver: RoundRobinPolicy",
-            "endpoints": "each node's published 127.0.0.1 port, looked up at every connection",
+            "endpoints": "each node's CQL port as published on 127.0.0.1 (never a container "
+            "address)",
+            "idle_heartbeat_s": DriverCluster.idle_heartbeat_interval,
+            "driver_watch_idle_heartbeat_s": WATCH_HEARTBEAT,
         }
 
     def watch_driver(
         self, cluster: Cluster, now: Callable[[], int], record: Callable[[Observation], None]
     ) -> DriverWatch:
-        """A balanced driver, as a driver-bound client has, whose host events are recorded."""
-        driver = self.driver(cluster, None, 1.0)
+        """A balanced driver, as a driver-bound client has, whose host events are recorded.
+
+        It carries no traffic, so it checks its idle connections every second:
+        a busy client's driver notices a dead node from its own requests, an
+        idle one only at its heartbeat (30 s by default).
+        """
+        driver = self.driver(cluster, None, 1.0, heartbeat=WATCH_HEARTBEAT)
         watch = DriverWatch(driver, now, record)
         driver.register_listener(watch)
-        try:
-            driver.connect()
-        except Exception:
-            driver.shutdown()
-            raise
+        watch.session = self._connect(driver)
         return watch
 
     def start(self, cluster: Cluster) -> None:
         """One node at a time, each serving CQL before the next starts."""
-        for node in ("n1", "n2", "n3"):
+        for node in NODES:
             cluster.compose.compose.up(services=[node], detach=True, quiet=True)
             cluster.refresh()
             deadline = time.monotonic() + JOIN_TIMEOUT
@@ -376,8 +409,9 @@ class Cassandra(System):
                     time.sleep(0.5)
 
     def bootstrap(self, cluster: Cluster) -> None:
-        """The keyspace (RF=3) and tables every client uses."""
-        session = self.session(cluster, None, 30.0)
+        """The keyspace (RF=3) and tables every client uses, through one coordinator: the
+        next node may not have the keyspace yet; gossip spreads the schema to the others."""
+        session = self.session(cluster, NODES[0], 30.0)
         try:
             for statement in SCHEMA:
                 session.execute(statement)
@@ -385,6 +419,7 @@ class Cassandra(System):
             session.cluster.shutdown()
 
     def readiness(self, cluster: Cluster) -> str | None:
+        schemas = {}
         for node in cluster.names:
             view = self.observe_node(cluster, node, time.monotonic_ns, timeout=1.0)
             if view.role != "normal" or set(view.members) != set(cluster.names):
@@ -394,6 +429,9 @@ class Cassandra(System):
             ):
                 return f"{node} sees {view.members}, {view.raw['states']}"
             self.release = view.raw["version"]
+            schemas[node] = view.raw["schema"]
+        if len(set(schemas.values())) != 1:  # a node without the tables fails its clients
+            return f"schema versions differ: {schemas}"
         session = self.session(cluster, None, 5.0)
         try:
             hosts = session.cluster.metadata.all_hosts()
@@ -432,7 +470,8 @@ class Cassandra(System):
 
         `live` and `unreachable` are the gossiper's verdicts (phi accrual);
         joining, leaving and moving are ring states beside them. The node's
-        own operation mode (starting, joining, normal, leaving...) is its role.
+        own operation mode (starting, joining, normal, leaving...) is its role;
+        its schema version tells whether it has every table yet.
         """
         fields: dict[str, list[str]] = {}
         for line in answer.splitlines():
@@ -454,7 +493,11 @@ class Cassandra(System):
             observer=node,
             role=" ".join(fields.get("mode", ["unknown"])).lower(),
             members=members,
-            raw={"states": states, "version": " ".join(fields.get("version", []))},
+            raw={
+                "states": states,
+                "version": " ".join(fields.get("version", [])),
+                "schema": " ".join(fields.get("schema", [])),
+            },
         )
 
     def version_of(self, cluster: Cluster, node: str, timeout: float = 5.0) -> str:
@@ -495,7 +538,7 @@ class CassandraClient(Client):
 
     def __init__(self, session: Session, consistency: str, release: str | None) -> None:
         self.session = session
-        self.release = release or "1.2"
+        self.release = release or "1.2"  # only 1.2 lacks protocol v2 and so compare-and-set
         level = CONSISTENCY[consistency]
         registers, sets = f"{KEYSPACE}.registers", f"{KEYSPACE}.sets"
         self._read = self._prepare(f"SELECT value FROM {registers} WHERE key = ?", level)
@@ -543,7 +586,8 @@ class CassandraClient(Client):
     def read_all(self, key: str) -> list[int]:
         return sorted(int(row.value) for row in self.session.execute(self._read_all, (key,)))
 
-    def definitely_failed(self, error: Exception) -> bool:
+    @staticmethod
+    def definitely_failed(error: Exception) -> bool:
         """Unavailable: the coordinator refused before writing anything. Timeouts and
         lost connections (WriteTimeout, ReadTimeout, OperationTimedOut,
         NoHostAvailable) leave the outcome unknown."""

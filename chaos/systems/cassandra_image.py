@@ -101,8 +101,10 @@ def tarball_version(tarball: Path) -> str:
     try:
         with tarfile.open(tarball) as archive:
             return version_from_names(archive.getnames())
-    except (OSError, tarfile.TarError) as exc:
-        raise CassandraImageError(f"cannot read {tarball}: {exc}") from exc
+    except tarfile.TarError as exc:
+        raise CassandraImageError(f"cannot read {tarball}: not a tar archive") from exc
+    except OSError as exc:
+        raise CassandraImageError(f"cannot read {tarball}: {exc.strerror or exc}") from exc
 
 
 def pysandra_jar() -> Path:
@@ -132,8 +134,10 @@ def prepare_tarball(tarball: Path, context: Path) -> None:
     unpacked = context / "unpacked"
     with tarfile.open(tarball) as archive:
         archive.extractall(unpacked, filter="data")
-    (top,) = unpacked.iterdir()
-    top.rename(context / "server")
+    tops = list(unpacked.iterdir())
+    if len(tops) != 1:
+        raise CassandraImageError(f"{tarball} should hold one folder, apache-cassandra-X.Y.Z/")
+    tops[0].rename(context / "server")
     unpacked.rmdir()
     (context / "java.env").write_text(
         f"JAVA_PACKAGE={runtime.package}\nJAVA_SUITE={runtime.suite}\n", encoding="utf-8"

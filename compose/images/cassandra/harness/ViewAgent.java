@@ -9,6 +9,7 @@
  *
  *   version 1.2.0
  *   mode NORMAL
+ *   schema 59adb24e-f3cd-3e02-97f0-5b395827453f
  *   live 172.18.0.2 172.18.0.3
  *   unreachable 172.18.0.4
  *   joining
@@ -35,6 +36,7 @@ public final class ViewAgent implements Runnable {
     private static final String[][] FIELDS = {
         {"version", "ReleaseVersion"},
         {"mode", "OperationMode"},
+        {"schema", "SchemaVersion"},
         {"live", "LiveNodes"},
         {"unreachable", "UnreachableNodes"},
         {"joining", "JoiningNodes"},

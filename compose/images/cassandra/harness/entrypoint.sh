@@ -12,12 +12,12 @@ yaml="$conf/cassandra.yaml"
 ip="$(hostname -i)"
 ip="${ip%% *}"  # the first address: the cluster network's
 
-mkdir -p "$conf" /var/lib/cassandra/data /var/lib/cassandra/commitlog /var/lib/cassandra/saved_caches
+mkdir -p "$conf"
 
 # A release's stock cassandra.yaml keeps its tuned defaults; the jar has none,
 # so it gets the minimum every release from 1.2 on accepts.
 if [ ! -f "$yaml" ]; then
-  cat > "$yaml" <<YAML
+  cat > "$yaml" <<'YAML'
 partitioner: org.apache.cassandra.dht.Murmur3Partitioner
 data_file_directories: [/var/lib/cassandra/data]
 commitlog_directory: /var/lib/cassandra/commitlog
