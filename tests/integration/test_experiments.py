@@ -18,7 +18,7 @@ pytestmark = pytest.mark.docker
 ARTEFACTS = {"experiment.yaml", "run.json", "history.jsonl", "metrics.json", "verdicts.json"}
 
 
-@pytest.mark.parametrize("system", ["etcd", "zookeeper", "redis", "serf"])
+@pytest.mark.parametrize("system", ["etcd", "zookeeper", "redis", "serf", "cassandra"])
 def test_leader_crash_runs_end_to_end(system: str, tmp_path: Path) -> None:
     experiment = load_experiment(CATALOGUE / system / "leader-crash.yaml")
     outcome = Run(experiment, reports=tmp_path).execute()
