@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import socket
@@ -31,6 +32,11 @@ def four_letter_word(address: tuple[str, int], word: str, timeout: float = 0.5) 
 
 
 SESSION_TIMEOUT = 10.0
+# kazoo logs every dropped connection as a warning; during a fault that is the
+# expected state, already recorded in the history, so it stays off the screen.
+KAZOO_LOG = logging.getLogger("chaoslab.kazoo")
+KAZOO_LOG.addHandler(logging.NullHandler())
+KAZOO_LOG.propagate = False
 
 
 class ZooKeeperClient(Client):
@@ -44,7 +50,9 @@ class ZooKeeperClient(Client):
 
     def __init__(self, hosts: str, timeout: float) -> None:
         self.timeout = timeout
-        self.kazoo = KazooClient(hosts=hosts, timeout=SESSION_TIMEOUT, randomize_hosts=False)
+        self.kazoo = KazooClient(
+            hosts=hosts, timeout=SESSION_TIMEOUT, randomize_hosts=False, logger=KAZOO_LOG
+        )
         self.kazoo.start(timeout=10)
         self.kazoo.ensure_path("/chaoslab/r")
 
