@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -118,6 +119,10 @@ class Run:
                 display.refresh()
         except (RunFailed, NotReady, images.ImageError, FaultError) as error:
             return self._finish("error", [], str(error))
+        except Exception as error:  # a bug or an unforeseen failure: keep the evidence
+            (self.run_dir / "error.log").write_text(traceback.format_exc())
+            message = f"{type(error).__name__}: {error} (traceback in error.log)"
+            return self._finish("error", [], message)
         finally:
             writer.close()
         return self.judge()
@@ -147,9 +152,6 @@ class Run:
             self.system, self.image_source, self.run_id, self.keep, progress=status.note
         ) as running:
             self._describe(running)
-            observer = Observer(self.system, running, writer)
-            observer.start()
-            driver_watch = self.system.watch_driver(running, clock.now, writer.write)
             spec = WorkloadSpec(
                 kind=exp.workload.kind,
                 clients=exp.workload.clients,
@@ -159,7 +161,11 @@ class Run:
                 keys=exp.workload.keys or 3,
             )
             workload = Workload(self.system, running, spec, writer, seed=self.seed)
+            observer = Observer(self.system, running, writer)
+            driver_watch = None
             try:
+                observer.start()
+                driver_watch = self.system.watch_driver(running, clock.now, writer.write)
                 with Nemesis(
                     running.nodes,
                     run_id=self.run_id,
