@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 OpType = Literal["invoke", "ok", "fail", "info"]
+# The observer name of a client driver's own events (host up/down), recorded
+# when they happen rather than polled.
+DRIVER_OBSERVER = "driver"
 FaultStage = Literal["requested", "effective", "healed", "healed-verified", "failed"]
 
 
@@ -83,6 +86,13 @@ class Observation:
     leader: str | None = None
     members: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+
+
+def served(completion: Op | None) -> bool:
+    """A definite answer: ok, or a refusal that proves nothing changed (a failed cas)."""
+    if completion is None:
+        return False
+    return completion.type == "ok" or (completion.type == "fail" and not completion.error)
 
 
 Record = Op | FaultEvent | Observation

@@ -3,8 +3,8 @@
 Python turns SIGINT into KeyboardInterrupt but lets SIGTERM kill the process
 outright, skipping every `finally`. Inside `signals_raise()` both unwind the
 stack, so heal and tear-down run. Inside `shielded()` (the clean-up itself)
-further signals are noted, not obeyed: a second Ctrl-C cannot leave
-iptables rules or containers behind.
+further signals are held until it is done: a second Ctrl-C cannot leave
+iptables rules or containers behind, and still stops the program after.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+def raise_terminated(signum: int, frame: FrameType | None) -> None:
+    """A SIGTERM handler that unwinds the stack, so `finally` blocks (and healing) run."""
     raise Terminated(f"received signal {signal.Signals(signum).name}")
 
 
@@ -34,7 +35,7 @@ def signals_raise() -> Iterator[None]:
     if not _in_main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
     try:
         yield
     finally:
@@ -42,18 +43,28 @@ def signals_raise() -> Iterator[None]:
 
 
 @contextmanager
-def shielded(notice: Callable[[str], None] = print) -> Iterator[None]:
-    """Run clean-up to the end, whatever signal arrives meanwhile."""
+def shielded(notice: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Run clean-up to the end, holding SIGINT and SIGTERM back; then deliver the first.
+
+    A second Ctrl-C during tear-down waits for it instead of cutting it short,
+    and still takes effect afterwards. Only the main thread receives signals;
+    elsewhere this is a no-op.
+    """
     if not _in_main_thread():
         yield
         return
+    held: list[int] = []
 
-    def postpone(signum: int, frame: FrameType | None) -> None:
-        notice(f"{signal.Signals(signum).name}: still cleaning up, please wait")
+    def hold(signum: int, frame: FrameType | None) -> None:
+        held.append(signum)
+        if notice:
+            notice(f"{signal.Signals(signum).name}: still cleaning up, please wait")
 
-    previous = {sig: signal.signal(sig, postpone) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if held:
+            signal.raise_signal(held[0])

@@ -33,7 +33,6 @@ class Observer:
         self.system, self.cluster, self.writer, self.interval = system, cluster, writer, interval
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.polls = 0
 
     def start(self) -> None:
         for node in self.cluster.names:
@@ -55,7 +54,6 @@ class Observer:
                 pass
             else:
                 self.writer.write(observation)
-                self.polls += 1
             next_at = max(next_at + self.interval, time.monotonic())
             self._stop.wait(next_at - time.monotonic())
 

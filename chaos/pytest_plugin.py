@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chaos import engine, images
+from chaos import images, runner
 from chaos.experiment import Experiment, ExperimentError, load_experiment
 from chaos.images import ImageSource
 from chaos.report import write_index, write_run_report
 from chaos.runner import REPORTS, Outcome, Run
-from chaos.systems import SYSTEMS, NotReady, UnknownSystem
+from chaos.systems import SYSTEMS, UnknownSystem
 
 if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr, TracebackStyle
@@ -40,7 +40,7 @@ EXPERIMENTS_FOLDER = "experiments"
 MARKER = "chaos"
 # Errors raised before or around a run that a user can fix; anything else is a bug and
 # keeps its traceback.
-RUN_ERRORS = (engine.EngineError, images.ImageError, NotReady, UnknownSystem)
+RUN_ERRORS = (*runner.RUN_ERRORS, UnknownSystem)
 _ASKED = pytest.StashKey[list[Path]]()
 
 

@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from chaos import cluster, images
+from docker.errors import DockerException
+from python_on_whales.exceptions import DockerException as ComposeError
+
+from chaos import cluster, engine, images
 from chaos.checks.measure import measure
 from chaos.checks.slo import Verdict, evaluate
 from chaos.display import LiveDisplay, RunStatus
@@ -38,6 +41,20 @@ EXIT_CODES: dict[Status, int] = {"held": 0, "slo-failed": 1, "error": 2}
 
 class RunFailed(RuntimeError):
     """The run itself failed (not an SLO): it cannot be judged."""
+
+
+# What makes a run fail without a bug in the suite: Docker or Compose missing or
+# refusing, an image that cannot be built, a cluster never ready, a fault that
+# never took effect, a steady state not met.
+RUN_ERRORS = (
+    RunFailed,
+    NotReady,
+    images.ImageError,
+    FaultError,
+    engine.EngineError,
+    ComposeError,
+    DockerException,
+)
 
 
 @dataclass
@@ -117,7 +134,7 @@ class Run:
                 self._run(clock, writer)
                 self.status.phase = "checking"
                 display.refresh()
-        except (RunFailed, NotReady, images.ImageError, FaultError) as error:
+        except RUN_ERRORS as error:
             return self._finish("error", [], str(error))
         except Exception as error:  # a bug or an unforeseen failure: keep the evidence
             (self.run_dir / "error.log").write_text(traceback.format_exc())

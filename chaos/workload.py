@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from chaos.history import HistoryWriter, Op
+from chaos.history import HistoryWriter, Op, served
 
 if TYPE_CHECKING:
     from chaos.cluster import Cluster
@@ -157,10 +157,22 @@ class Workload:
                 type(error).__name__,
             )
         else:
-            completion = self._completion(process, op_id, node, call, result, clock.now())
+            try:
+                completion = self._completion(process, op_id, node, call, result, clock.now())
+            except Exception as error:  # an answer we cannot read: applied or not, unknown
+                completion = Op(
+                    "info",
+                    op_id,
+                    process,
+                    call.f,
+                    call.key,
+                    call.value,
+                    clock.now(),
+                    node,
+                    type(error).__name__,
+                )
         self.writer.write(completion)
-        served = completion.type == "ok" or (completion.type == "fail" and not completion.error)
-        self.recent.append((completion.time, served))
+        self.recent.append((completion.time, served(completion)))
 
     def _apply(self, client: Client, call: Invocation) -> Any:
         match call.f:

@@ -7,7 +7,7 @@ from typing import Any
 from chaos.checks.linearizability import check_linearizability
 from chaos.checks.recovery import RecoveryReport, recovery_metrics
 from chaos.checks.safety import lost_writes, stale_reads
-from chaos.history import History, pair_operations
+from chaos.history import History, pair_operations, served
 
 
 def success_rate(history: History) -> float | None:
@@ -15,11 +15,7 @@ def success_rate(history: History) -> float | None:
     pairs = [(a, b) for a, b in pair_operations(history.ops) if a.f != "final-read"]
     if not pairs:
         return None
-    served = sum(
-        b is not None and (b.type == "ok" or (b.type == "fail" and b.error is None))
-        for _, b in pairs
-    )
-    return served / len(pairs)
+    return sum(served(b) for _, b in pairs) / len(pairs)
 
 
 def measure(history: History, linearizability: bool) -> tuple[dict[str, Any], RecoveryReport]:

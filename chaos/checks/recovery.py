@@ -22,7 +22,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from chaos.checks.linearizability import OpPair
-from chaos.history import FaultEvent, History, Observation, Op, pair_operations
+from chaos.history import (
+    DRIVER_OBSERVER,
+    FaultEvent,
+    History,
+    Observation,
+    Op,
+    pair_operations,
+    served,
+)
 
 BUCKET_NS = 100_000_000
 WARM_UP_NS = 1_000_000_000  # left out of the baseline: clients and caches still warming
@@ -149,8 +157,8 @@ class _Run:
         return cls(
             ops=ops,
             invokes=[invoke.time for invoke, _ in ops],
-            served_ns=sorted(c.time for c in completions if _served(c)),
-            errors_ns=sorted(c.time for c in completions if not _served(c)),
+            served_ns=sorted(c.time for c in completions if served(c)),
+            errors_ns=sorted(c.time for c in completions if not served(c)),
             bounds=_workload_bounds(history),
         )
 
@@ -221,12 +229,6 @@ def fault_windows(history: History) -> list[FaultWindow]:
     return windows
 
 
-def _served(completion: Op | None) -> bool:
-    if completion is None:
-        return False
-    return completion.type == "ok" or (completion.type == "fail" and not completion.error)
-
-
 def _seconds(ns: int) -> float:
     return ns / 1e9
 
@@ -247,7 +249,7 @@ def _client_outages(run: _Run, fault: FaultWindow) -> tuple[Outage, ...]:
                 for invoke, completion in ops
                 if invoke.time < fault.scope_end_ns
                 and (completion is None or completion.time >= fault.start_ns)
-                and not _served(completion)
+                and not served(completion)
             ),
             None,
         )
@@ -257,7 +259,7 @@ def _client_outages(run: _Run, fault: FaultWindow) -> tuple[Outage, ...]:
             (
                 c.time
                 for invoke, c in ops
-                if c is not None and invoke.time >= first.time and _served(c)
+                if c is not None and invoke.time >= first.time and served(c)
             ),
             default=None,
         )
@@ -275,7 +277,7 @@ def _cluster_outage(run: _Run, clients: tuple[Outage, ...]) -> Outage | None:
         return None
     start = min(o.start_ns for o in clients)
     end = min(
-        (c.time for invoke, c in run.ops if c and invoke.time >= start and _served(c)),
+        (c.time for invoke, c in run.ops if c and invoke.time >= start and served(c)),
         default=None,
     )
     return _outage(None, start, end)
@@ -350,7 +352,7 @@ def _time_to_recover_after_heal(
         if not node:
             continue
         nodes.add(node)
-        if completion and completion.time >= heal and _served(completion):
+        if completion and completion.time >= heal and served(completion):
             first_served[node] = min(completion.time, first_served.get(node, completion.time))
     if nodes - first_served.keys():
         return None
@@ -361,7 +363,12 @@ def _time_to_recover_after_heal(
 
 
 def _all_up_since(observations: list[Observation], since: int) -> int | None:
-    """The first moment every observer, reporting since `since`, last saw every member up."""
+    """The first moment every node, reporting since `since`, last saw every member up.
+
+    The driver's events are left out: they come only when something changes,
+    so a driver that saw nothing after the heal would otherwise never count.
+    """
+    observations = [o for o in observations if o.observer != DRIVER_OBSERVER]
     observers = {o.observer for o in observations}
     healthy: dict[str, bool] = {}
     for o in sorted(observations, key=lambda o: o.time):
@@ -387,7 +394,7 @@ def _phases(run: _Run, fault: FaultWindow) -> tuple[PhaseStats, ...]:
 def _phase_stats(run: _Run, phase: Phase, start: int, end: int) -> PhaseStats:
     ops = run.ops[bisect_left(run.invokes, start) : bisect_left(run.invokes, end)]
     latencies = sorted(
-        (c.time - invoke.time) / 1e6 for invoke, c in ops if c is not None and _served(c)
+        (c.time - invoke.time) / 1e6 for invoke, c in ops if c is not None and served(c)
     )
     p50, p95, p99 = (_nearest_rank(latencies, p) for p in PERCENTILES)
     return PhaseStats(

@@ -14,7 +14,7 @@ whatever the way out:
 """
 
 from chaos.faults.errors import FaultError, FaultNotEffective, NodeDown, TargetError, ToolboxError
-from chaos.faults.nemesis import Nemesis, signals_deferred
+from chaos.faults.nemesis import Nemesis
 from chaos.faults.netns import TOOLBOX_IMAGE, remove_helpers
 from chaos.faults.spec import LinkSpec, PartitionSpec, ProcessSpec, Spec, parse_fault
 
@@ -32,5 +32,4 @@ __all__ = [
     "ToolboxError",
     "parse_fault",
     "remove_helpers",
-    "signals_deferred",
 ]

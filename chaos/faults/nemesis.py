@@ -20,8 +20,8 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from types import FrameType, TracebackType
+from collections.abc import Callable, Sequence
+from types import TracebackType
 from typing import Any
 
 import docker
@@ -37,36 +37,9 @@ from chaos.faults.process import ProcessFault
 from chaos.faults.roles import LeaderOf
 from chaos.faults.spec import LinkSpec, PartitionSpec, Spec, describe, parse_fault
 from chaos.history import Clock, FaultEvent, FaultStage
+from chaos.interrupts import raise_terminated, shielded
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-@contextlib.contextmanager
-def signals_deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back for the block, then deliver the first one held.
-
-    Only the main thread receives signals in Python; elsewhere this is a no-op."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held: list[int] = []
-
-    def hold(signum: int, _: FrameType | None) -> None:
-        held.append(signum)
-
-    previous = {sig: signal.signal(sig, hold) for sig in _SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if held:
-            signal.raise_signal(held[0])
-
-
-def _terminate(signum: int, _: FrameType | None) -> None:
-    """SIGTERM as an exception, so that `finally` blocks (and so healing) run."""
-    raise SystemExit(128 + signum)
 
 
 class Nemesis:
@@ -116,7 +89,7 @@ class Nemesis:
     def __enter__(self) -> Nemesis:
         main = threading.current_thread() is threading.main_thread()
         if main and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-            self._sigterm = signal.signal(signal.SIGTERM, _terminate)
+            self._sigterm = signal.signal(signal.SIGTERM, raise_terminated)
         try:
             return self.start()
         except BaseException:
@@ -129,11 +102,17 @@ class Nemesis:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        self.close()
+        try:
+            self.close()
+        except FaultError as heal_error:
+            if error is None:
+                raise
+            # The run's own failure is the story; the failed heal is a footnote to it.
+            error.add_note(f"and healing afterwards failed: {heal_error}")
 
     def close(self) -> None:
         """Heal every fault, remove the helpers. Safe to repeat."""
-        with signals_deferred():
+        with shielded():
             self._closed = True
             try:
                 self.heal_all()
@@ -207,7 +186,7 @@ class Nemesis:
 
     def heal_all(self) -> None:
         """Heal every fault in force; each is tried even if another fails."""
-        with signals_deferred():
+        with shielded():
             with self._lock:
                 pending = sorted(self._active, reverse=True)
             self._heal(pending)

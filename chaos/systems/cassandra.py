@@ -56,7 +56,7 @@ from cassandra.policies import (
 )
 from cassandra.pool import Host
 
-from chaos.history import Observation
+from chaos.history import DRIVER_OBSERVER, Observation
 from chaos.systems.base import Client, NotReady, System, UnsupportedOperation
 
 # The driver logs every failed connection attempt, expected while nodes start
@@ -219,7 +219,7 @@ class DriverWatch(HostStateListener):
         self.record(
             Observation(
                 time=self.now(),
-                observer="driver",
+                observer=DRIVER_OBSERVER,
                 members=members,
                 raw={"event": event, "host": _node_of(host)},
             )
