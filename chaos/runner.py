@@ -110,6 +110,7 @@ class Run:
             experiment = experiment.model_copy(update={"seed": seed})
         self.experiment = experiment
         self.repeat = repeat
+        self.windows = experiment.schedule(repeat)  # drawn once: played and recorded alike
         self.image_source: ImageSource = image_source or experiment.cluster.image_source
         self.seed = experiment.seed
         self.keep = keep
@@ -225,10 +226,9 @@ class Run:
         self.status.note(f"steady state held: success rate {rate:.3f}")
 
     def _play(self, nemesis: Nemesis, workload: Workload, start: float) -> None:
-        windows = self.experiment.schedule(self.repeat)
         actions = sorted(
-            [(w.start, 1, w) for w in windows]
-            + [(w.end, 0, w) for w in windows if w.end is not None],
+            [(w.start, 1, w) for w in self.windows]
+            + [(w.end, 0, w) for w in self.windows if w.end is not None],
             key=lambda action: (action[0], action[1]),
         )
         fault_ids: dict[int, int] = {}
@@ -264,7 +264,7 @@ class Run:
                 "repeat": self.repeat,
                 "schedule": [
                     {"fault": w.index, "kind": w.fault.kind, "start_s": w.start, "heal_s": w.end}
-                    for w in self.experiment.schedule(self.repeat)
+                    for w in self.windows
                 ],
                 "up_seconds": running.up_seconds,
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -141,11 +141,9 @@ class Workload:
         self.writer.write(
             Op("invoke", op_id, process, call.f, call.key, call.value, clock.now(), node)
         )
-        try:
-            result = self._apply(client, call)
-        except Exception as error:
-            kind = "fail" if client.definitely_failed(error) else "info"
-            completion = Op(
+
+        def unanswered(kind: Literal["fail", "info"], error: Exception) -> Op:
+            return Op(
                 kind,
                 op_id,
                 process,
@@ -156,21 +154,16 @@ class Workload:
                 node,
                 type(error).__name__,
             )
+
+        try:
+            result = self._apply(client, call)
+        except Exception as error:
+            completion = unanswered("fail" if client.definitely_failed(error) else "info", error)
         else:
             try:
                 completion = self._completion(process, op_id, node, call, result, clock.now())
             except Exception as error:  # an answer we cannot read: applied or not, unknown
-                completion = Op(
-                    "info",
-                    op_id,
-                    process,
-                    call.f,
-                    call.key,
-                    call.value,
-                    clock.now(),
-                    node,
-                    type(error).__name__,
-                )
+                completion = unanswered("info", error)
         self.writer.write(completion)
         self.recent.append((completion.time, served(completion)))
 
