@@ -198,8 +198,11 @@ def leftovers(label: str) -> dict[str, list[str]]:
     """Names of whatever still carries `label`: what a clean tear-down must leave empty."""
     sdk = engine.client()
     filters = {"label": label}
+    # One listing call: the high-level list inspects each container afterwards,
+    # and fails on one removed in between (a run being torn down meanwhile).
+    containers = sdk.api.containers(all=True, filters=filters)
     return {
-        "containers": [c.name for c in sdk.containers.list(all=True, filters=filters)],
+        "containers": [c["Names"][0].lstrip("/") for c in containers],
         "networks": [n.name for n in sdk.networks.list(filters=filters)],
         "volumes": [v.name for v in sdk.volumes.list(filters=filters)],
     }

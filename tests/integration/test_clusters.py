@@ -11,7 +11,7 @@ import time
 import pytest
 
 from chaos import cluster
-from chaos.cluster import LABEL_RUN, leftovers, new_run_id
+from chaos.cluster import LABEL_RUN, leftovers, new_run_id, remove_labelled
 from chaos.systems import SYSTEMS, make_system
 
 pytestmark = pytest.mark.docker
@@ -61,8 +61,10 @@ def test_interrupting_up_leaves_nothing(signum: int) -> None:
         os.kill(process.pid, signum)
         output, _ = process.communicate(timeout=60)
     finally:
-        if process.poll() is None:
+        if process.poll() is None:  # the test itself failed: leave nothing behind either
             process.kill()
+            process.wait()
+            remove_labelled(label)
     assert "READY" not in output, "the signal arrived too late to interrupt `up`"
     assert process.returncode != 0
     assert leftovers(label) == {"containers": [], "networks": [], "volumes": []}, output
