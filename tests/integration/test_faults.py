@@ -282,7 +282,9 @@ def test_loss_and_corruption_lose_about_the_asked_share(client, cluster, nemesis
     n1, n2, _ = cluster
     fault_id = nemesis.inject({"kind": kind, "target": "n1", "percent": 40})
     try:
-        measured = reach(client, n1, n2, count=200).lost_fraction
+        # 800 ms: a dropped SYN is retried only after the kernel's 1 s initial RTO, so it
+        # still counts as lost, while a slow answer on a loaded machine no longer does.
+        measured = reach(client, n1, n2, count=200, timeout_ms=800).lost_fraction
         assert 0.25 <= measured <= 0.55, measured
     finally:
         nemesis.heal(fault_id)
