@@ -19,7 +19,7 @@ from chaos.experiment import ExperimentError, find_experiments, load_experiment,
 from chaos.history import load_history
 from chaos.images import ImageSource
 from chaos.report import write_index, write_run_report
-from chaos.runner import EXIT_CODES, REPORTS, Outcome, Run, judge_run
+from chaos.runner import EXIT_CODES, REPORTS, Outcome, Run, RunInterrupted, judge_run
 from chaos.systems import SYSTEMS, NotReady, UnknownSystem, make_system
 
 app = typer.Typer(no_args_is_help=True, help="Chaos experiments on real clusters in Docker.")
@@ -100,22 +100,23 @@ def images_build(
     """Build the local images; an image whose recipe has not changed is not rebuilt."""
     try:
         if cassandra_tarball:
-            built = [
-                images.build_cassandra_tarball(
-                    cassandra_tarball, upstream_base, show_progress(verbose)
-                )
-            ]
+            builds = images.build_cassandra_tarball(
+                cassandra_tarball, upstream_base, show_progress(verbose)
+            )
         else:
-            built = images.build_all(names or [], upstream_base, show_progress(verbose))
+            builds = images.build_all(names or [], upstream_base, show_progress(verbose))
     except USER_ERRORS as exc:
         raise fail(str(exc)) from None
-    console.print(f"built: {', '.join(built)}" if built else "all images are current")
+    if builds.built:
+        console.print(f"built: {', '.join(builds.built)}", highlight=False, soft_wrap=True)
+    if builds.current:
+        console.print(f"current: {', '.join(builds.current)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
 def up(
     system: Annotated[str, typer.Argument(help=f"One of: {', '.join(SYSTEMS)}.")],
-    image_source: Annotated[str, typer.Option(help="local or official.")] = "local",
+    image_source: Annotated[str, typer.Option(help="local, official or tarball.")] = "local",
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="A system setting, KEY=VALUE.")
     ] = None,
@@ -218,11 +219,16 @@ def list_experiments(
 
 def _print_outcome(outcome: Outcome) -> None:
     for verdict in outcome.verdicts:
-        colour = "green" if verdict.held else "red"
-        console.print(f"  [{colour}]{verdict.line()}[/{colour}]", highlight=False)
+        style = "green" if verdict.held else "red"
+        console.print(f"  {verdict.line()}", style=style, markup=False, highlight=False)
     if outcome.error:
-        console.print(f"  [red]run failed: {outcome.error}[/red]", highlight=False)
-    console.print(f"  {outcome.status}: {outcome.run_dir / 'index.html'}", highlight=False)
+        label = {"unhealthy": "cluster unhealthy", "interrupted": "interrupted"}.get(
+            outcome.status, "run failed"
+        )
+        console.print(f"  {label}: {outcome.error}", style="red", markup=False, highlight=False)
+    console.print(
+        f"  {outcome.status}: {outcome.run_dir / 'index.html'}", markup=False, highlight=False
+    )
 
 
 @app.command()
@@ -232,7 +238,7 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Seed (default: the file's).")] = None,
     keep: Annotated[bool, typer.Option(help="Leave the (healed) cluster running.")] = False,
     image_source: Annotated[
-        str | None, typer.Option(help="local or official (default: the file's).")
+        str | None, typer.Option(help="local, official or tarball (default: the file's).")
     ] = None,
 ) -> None:
     """Run experiments. Exit 0: every SLO held; 1: an SLO failed; 2: a run itself failed."""
@@ -243,20 +249,31 @@ def run(
     except USER_ERRORS as exc:
         raise fail(str(exc)) from None
     worst = 0
-    for experiment in experiments:
-        for index in range(repeat or experiment.repeats):
-            console.rule(f"{experiment.title} (run {index + 1})")
-            outcome = Run(
-                experiment,
-                repeat=index,
-                image_source=image_source,  # type: ignore[arg-type]
-                seed=seed,
-                keep=keep,
-            ).execute()
-            write_run_report(outcome.run_dir)
-            _print_outcome(outcome)
-            write_index(outcome.run_dir.parent)
-            worst = max(worst, EXIT_CODES[outcome.status])
+    try:
+        for experiment in experiments:
+            for index in range(repeat or experiment.repeats):
+                console.rule(f"{experiment.title} (run {index + 1})")
+                outcome = Run(
+                    experiment,
+                    repeat=index,
+                    image_source=image_source,  # type: ignore[arg-type]
+                    seed=seed,
+                    keep=keep,
+                ).execute()
+                write_run_report(outcome.run_dir)
+                _print_outcome(outcome)
+                write_index(outcome.run_dir.parent)
+                worst = max(worst, EXIT_CODES[outcome.status])
+    except RunInterrupted as stop:
+        write_run_report(stop.run_dir)
+        write_index(stop.run_dir.parent)
+        console.print(
+            f"interrupted by {stop.signal_name}: run folder {stop.run_dir}; {stop.cleanup}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(stop.exit_code) from None
     raise typer.Exit(worst)
 
 
@@ -271,7 +288,8 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run folder under repo
     write_run_report(run_dir)
     write_index(run_dir.parent)
     _print_outcome(outcome)
-    raise typer.Exit(EXIT_CODES[outcome.status])
+    # An interrupted run is shown as such; as `report`'s answer it is a run not judged.
+    raise typer.Exit(2 if outcome.status == "interrupted" else EXIT_CODES[outcome.status])
 
 
 @app.command()

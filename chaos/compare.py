@@ -25,15 +25,18 @@ import plotly.graph_objects as go
 import yaml
 from plotly.subplots import make_subplots
 
-from chaos.report import badge, html_table, page, plot_div, read_json, section, show
+from chaos.artefacts import load_metrics, read_json
+from chaos.report import badge, html_table, page, plot_div, section, show
 from chaos.systems import SYSTEMS
-from chaos.systems.cassandra import GOSSIP_INTERVAL, conviction_seconds
+from chaos.systems.cassandra import GOSSIP_INTERVAL, conviction_band, conviction_seconds
 
+# The figures compared, as docs/metrics.md defines and names them.
 MEASURES = {
-    "time_to_detect_s": "time to detect",
-    "unavailability_s": "cluster unavailable",
-    "time_to_recover_s": "time to recover",
-    "time_to_recover_after_heal_s": "recovery after heal",
+    "time_to_detect_s": "time to detect (the system's own verdict)",
+    "unavailability_s": "worst shard unavailable",
+    "blackout_s": "whole-cluster blackout",
+    "throughput_recovered_s": "throughput recovered",
+    "recovery_after_heal_s": "recovery after heal",
 }
 NEVER = math.inf
 CONFIDENCE = 0.95
@@ -129,16 +132,18 @@ class RunSummary:
 
 
 def read_summary(run_dir: Path) -> RunSummary:
-    """A run folder's files, read without its history."""
+    """A run folder's files; its history only where its metrics predate today's figures."""
     try:
         run = read_json(run_dir / "run.json")
-        metrics = read_json(run_dir / "metrics.json")
         verdicts = read_json(run_dir / "verdicts.json")
         path = run_dir / "experiment.yaml"
         experiment = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+        experiment = experiment if isinstance(experiment, dict) else {}
+        workload = experiment.get("workload") or {}
+        register = isinstance(workload, dict) and workload.get("kind") == "register"
+        metrics = load_metrics(run_dir, linearizability=register)
     except (ValueError, yaml.YAMLError) as exc:
         raise ComparisonError(f"{run_dir}: a run file is unreadable: {exc}") from None
-    experiment = experiment if isinstance(experiment, dict) else {}
     recovered = (metrics.get("recovery") or {}).get("faults") or []
     faults = tuple(f for f in experiment.get("faults") or [] if isinstance(f, dict)) or tuple(
         {"kind": item["fault"]["kind"]} for item in recovered
@@ -160,19 +165,26 @@ def read_summary(run_dir: Path) -> RunSummary:
 
 
 def run_values(recovered: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """Each measure's worst over the faults that took effect; NEVER where one never happened."""
-    took_effect = [item for item in recovered if item["fault"].get("effective", True)]
-    if not took_effect:
-        return {}
-    return {m: max(_fault_seconds(item, m) for item in took_effect) for m in MEASURES}
+    """Each measure's worst over the faults that took effect; NEVER where one never happened.
+
+    Detection is left out where the system's own view had nothing to show (a
+    consensus system's follower): there it is not late, it does not apply.
+    """
+    took_effect = [item for item in recovered if item["fault"].get("effective_ns") is not None]
+    values = {}
+    for measure in MEASURES:
+        applicable = [item for item in took_effect if _applies(item, measure)]
+        if applicable:
+            values[measure] = max(_fault_seconds(item, measure) for item in applicable)
+    return values
+
+
+def _applies(item: dict[str, Any], measure: str) -> bool:
+    return measure != "time_to_detect_s" or bool((item.get("detection") or {}).get("observable"))
 
 
 def _fault_seconds(item: dict[str, Any], measure: str) -> float:
-    if measure == "unavailability_s":
-        outage = item.get("cluster_outage")
-        value = 0.0 if outage is None else outage.get("duration_s")
-    else:
-        value = item.get(measure)
+    value = item.get(measure)
     return NEVER if value is None else float(value)
 
 
@@ -392,7 +404,7 @@ class Mechanism:
         """The clause that governs `measure`."""
         if measure == "time_to_detect_s":
             return self.detects
-        if measure == "time_to_recover_after_heal_s":
+        if measure == "recovery_after_heal_s":
             return self.rejoins
         return self.serves
 
@@ -466,9 +478,10 @@ def _cassandra(run: RunSummary, shape: FaultShape) -> Mechanism:
         detail=(
             "Phi is the silence divided by the mean heartbeat interval and by ln 10, so"
             " conviction takes threshold x ln 10 gossip rounds: 18.4 s at the default 8, scaled"
-            " by the threshold, plus up to one round for the check."
+            " by the threshold, less up to one round (the last heartbeat came before the"
+            " fault) and plus up to one (the detector is read once a round)."
         ),
-        detect_s=(convict, convict + GOSSIP_INTERVAL) if shape.silences else None,
+        detect_s=conviction_band(float(threshold)) if shape.silences else None,
     )
 
 
@@ -640,11 +653,11 @@ def explain_differences(group: Group) -> list[str]:
 def group_figure(group: Group) -> go.Figure:
     """Box and strip plots per measure, one box per series, coloured by family."""
     fig = make_subplots(
-        rows=2,
+        rows=-(-len(MEASURES) // 2),
         cols=2,
         subplot_titles=[f"{name} (s)" for name in MEASURES.values()],
         horizontal_spacing=0.08,
-        vertical_spacing=0.18,
+        vertical_spacing=0.12,
     )
     shown: set[str] = set()
     for index, measure in enumerate(MEASURES):
@@ -698,7 +711,7 @@ def group_figure(group: Group) -> go.Figure:
     fig.update_xaxes(categoryorder="array", categoryarray=[escape(s.label) for s in group.series])
     fig.update_yaxes(rangemode="tozero")
     fig.update_layout(
-        height=680,
+        height=900,
         margin={"l": 50, "r": 20, "t": 40, "b": 40},
         template="plotly_white",
         legend={"orientation": "h", "y": -0.12},

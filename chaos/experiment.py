@@ -464,6 +464,7 @@ class Expect(Strict):
     """The SLOs a run must meet; an unset one is measured and reported, not judged."""
 
     max_unavailability: Duration | None = None
+    max_blackout: Duration | None = None
     max_time_to_detect: Duration | None = None
     max_time_to_recover: Duration | None = None
     recovery_after_heal: Duration | None = None

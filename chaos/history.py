@@ -10,6 +10,7 @@ in the `meta` record so a reader can place the run in real time.
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
@@ -22,7 +23,11 @@ OpType = Literal["invoke", "ok", "fail", "info"]
 # The observer name of a client driver's own events (host up/down), recorded
 # when they happen rather than polled.
 DRIVER_OBSERVER = "driver"
-FaultStage = Literal["requested", "effective", "healed", "healed-verified", "failed"]
+# A fault's life: issued, proven in effect, heal issued, heal command returned, heal
+# proven; or failed. Histories written before `heal-requested` existed lack it.
+FaultStage = Literal[
+    "requested", "effective", "heal-requested", "healed", "healed-verified", "failed"
+]
 
 
 class Clock:
@@ -71,6 +76,21 @@ class FaultEvent:
 
 
 @dataclass(frozen=True)
+class ExternalEvent:
+    """Something happened to a node's container that the suite did not do.
+
+    Read from the container engine's event stream: a node that died, stopped,
+    restarted or was paused while no fault of the run was acting on it. A run
+    with one cannot be believed, so it is judged `unhealthy`.
+    """
+
+    time: int
+    node: str
+    action: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Observation:
     """What one node (or the client driver) believes about the cluster at one moment.
 
@@ -88,15 +108,29 @@ class Observation:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
-def served(completion: Op | None) -> bool:
-    """A definite answer: ok, or a refusal that proves nothing changed (a failed cas)."""
+def served(completion: Op | None, refusals: bool = True) -> bool:
+    """A definite answer: ok, or (with `refusals`) a refused cas, which proves the
+    register held another value. A run whose system refused from an unsynced local
+    read passes `refusals=False`: such a refusal proves nothing."""
     if completion is None:
         return False
-    return completion.type == "ok" or (completion.type == "fail" and not completion.error)
+    if completion.type == "ok":
+        return True
+    return refusals and completion.type == "fail" and not completion.error
 
 
-Record = Op | FaultEvent | Observation
-_KINDS: dict[str, type] = {"op": Op, "fault": FaultEvent, "obs": Observation}
+def refused(completion: Op | None) -> bool:
+    """A cas the system answered with "no": its register held another value."""
+    return completion is not None and completion.type == "fail" and not completion.error
+
+
+Record = Op | FaultEvent | Observation | ExternalEvent
+_KINDS: dict[str, type] = {
+    "op": Op,
+    "fault": FaultEvent,
+    "obs": Observation,
+    "external": ExternalEvent,
+}
 _KIND_OF = {cls: kind for kind, cls in _KINDS.items()}
 
 
@@ -149,6 +183,7 @@ class History:
     ops: list[Op] = field(default_factory=list)
     faults: list[FaultEvent] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
+    externals: list[ExternalEvent] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -161,16 +196,20 @@ class History:
                 history.faults.append(record)
             elif isinstance(record, Observation):
                 history.observations.append(record)
+            elif isinstance(record, ExternalEvent):
+                history.externals.append(record)
             else:
                 history.meta.update(record)
-        for items in (history.ops, history.faults, history.observations):
+        for items in (history.ops, history.faults, history.observations, history.externals):
             items.sort(key=lambda r: r.time)
         return history
 
 
 def read_records(path: Path) -> Iterator[Record | dict[str, Any]]:
-    """Every record of a history file; a torn last line (an interrupted run) is skipped."""
-    with path.open(encoding="utf-8") as lines:
+    """Every record of a history file (gzip-compressed if it ends `.gz`); a torn last
+    line (an interrupted run) is skipped."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as lines:
         for line in lines:
             if not line.endswith("\n"):
                 return

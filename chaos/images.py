@@ -226,18 +226,35 @@ def _build(image: Image, context: Path, base: str, wanted: str, progress: Progre
     return True
 
 
-def build_all(names: Iterable[str], upstream_base: bool, progress: Progress) -> list[str]:
-    """Build the named images (all when empty); returns the ones that were (re)built."""
-    selected = [_lookup(name) for name in names] or list(IMAGES.values())
+@dataclass(frozen=True)
+class Builds:
+    """Which images a build command made and which were already current, so that an
+    image left as it was is never reported as built."""
+
+    built: tuple[str, ...] = ()
+    current: tuple[str, ...] = ()
+
+
+def _build_each(selected: Iterable[Image], upstream_base: bool, progress: Progress) -> Builds:
     if upstream_base:
         base, base_id = UPSTREAM_BASE, UPSTREAM_BASE
     else:
-        base_id = build_base(progress)
-        base = BASE_TAG
-    return [image.local_tag for image in selected if build(image, base, base_id, progress)]
+        base, base_id = BASE_TAG, build_base(progress)
+    built: list[str] = []
+    current: list[str] = []
+    for image in selected:
+        if image.local_tag not in built + current:  # a name given twice is built once
+            (built if build(image, base, base_id, progress) else current).append(image.local_tag)
+    return Builds(built=tuple(built), current=tuple(current))
 
 
-def build_cassandra_tarball(tarball: Path, upstream_base: bool, progress: Progress) -> str:
+def build_all(names: Iterable[str], upstream_base: bool, progress: Progress) -> Builds:
+    """Build the named images (all when empty), skipping those whose recipe is unchanged."""
+    selected = [_lookup(name) for name in names] or list(IMAGES.values())
+    return _build_each(selected, upstream_base, progress)
+
+
+def build_cassandra_tarball(tarball: Path, upstream_base: bool, progress: Progress) -> Builds:
     """Build chaoslab/cassandra:tarball from a user's Apache Cassandra binary tarball."""
     version = cassandra_image.tarball_version(tarball)
     cassandra_image.runtime_for(version)  # refuse a release nothing here runs, before any build
@@ -247,12 +264,7 @@ def build_cassandra_tarball(tarball: Path, upstream_base: bool, progress: Progre
         prepare=partial(cassandra_image.prepare_tarball, tarball),
         tag=TARBALL_TAG,
     )
-    if upstream_base:
-        base, base_id = UPSTREAM_BASE, UPSTREAM_BASE
-    else:
-        base, base_id = BASE_TAG, build_base(progress)
-    build(image, base, base_id, progress)
-    return image.local_tag
+    return _build_each([image], upstream_base, progress)
 
 
 def _lookup(name: str) -> Image:

@@ -30,7 +30,7 @@ from chaos import images, runner
 from chaos.experiment import Experiment, ExperimentError, load_experiment
 from chaos.images import ImageSource
 from chaos.report import write_index, write_run_report
-from chaos.runner import REPORTS, Outcome, Run
+from chaos.runner import REPORTS, Outcome, Run, RunInterrupted
 from chaos.systems import SYSTEMS, UnknownSystem
 
 if TYPE_CHECKING:
@@ -191,6 +191,8 @@ class ExperimentItem(pytest.Item):
             ).execute()
         except RUN_ERRORS as exc:
             pytest.fail(f"run failed: {exc}", pytrace=False)
+        except RunInterrupted as stop:
+            pytest.exit(str(stop), returncode=stop.exit_code)
         write_run_report(outcome.run_dir)
         write_index(outcome.run_dir.parent)
         return outcome
@@ -226,6 +228,8 @@ def failure_message(outcome: Outcome) -> str | None:
         return f"run failed: {outcome.error}\nrun dir: {outcome.run_dir}"
     if outcome.status == "held":
         return None
+    if outcome.status == "unhealthy":
+        return f"cluster unhealthy: {outcome.error}\nrun dir: {outcome.run_dir}"
     failed = [verdict for verdict in outcome.verdicts if not verdict.held]
     # The first line alone is what pytest's short summary shows.
     names = ", ".join(verdict.slo for verdict in failed)

@@ -23,24 +23,53 @@ from docker.errors import DockerException
 from python_on_whales.exceptions import DockerException as ComposeError
 
 from chaos import cluster, engine, images
+from chaos.artefacts import read_json, rules_of
 from chaos.checks.measure import measure
 from chaos.checks.slo import Verdict, evaluate
+from chaos.container_events import ContainerWatch
 from chaos.display import LiveDisplay, RunStatus
 from chaos.experiment import Experiment, FaultWindow
 from chaos.faults import FaultError, Nemesis
 from chaos.history import Clock, History, HistoryWriter, load_history
 from chaos.images import ImageSource
+from chaos.interrupts import Terminated, signals_raise
 from chaos.observer import Observer
 from chaos.systems import NotReady, make_system
-from chaos.workload import Workload, WorkloadSpec
+from chaos.workload import Workload, WorkloadSpec, workload_keys
 
 REPORTS = images.ROOT / "reports"
-Status = Literal["held", "slo-failed", "error"]
-EXIT_CODES: dict[Status, int] = {"held": 0, "slo-failed": 1, "error": 2}
+Status = Literal["held", "slo-failed", "unhealthy", "error", "interrupted"]
+EXIT_CODES: dict[Status, int] = {
+    "held": 0,
+    "slo-failed": 1,
+    "unhealthy": 1,
+    "error": 2,
+    "interrupted": 130,
+}
+# How long the cluster may take, once the run is over, to be whole again as the
+# system sees itself (every node up and serving); longer, and the run is unhealthy.
+HEALTH_TIMEOUT_S = 60.0
 
 
 class RunFailed(RuntimeError):
     """The run itself failed (not an SLO): it cannot be judged."""
+
+
+class RunInterrupted(BaseException):
+    """Ctrl-C or SIGTERM stopped a run; everything was healed and torn down first.
+
+    A BaseException, as KeyboardInterrupt is, so that nothing on the way out
+    mistakes it for a failure to report and carry on from.
+    """
+
+    def __init__(self, run_dir: Path, signal_name: str, exit_code: int, cleanup: str) -> None:
+        self.run_dir, self.signal_name, self.exit_code, self.cleanup = (
+            run_dir,
+            signal_name,
+            exit_code,
+            cleanup,
+        )
+        super().__init__(f"interrupted by {signal_name}: {run_dir}; {cleanup}")
 
 
 # What makes a run fail without a bug in the suite: Docker or Compose missing or
@@ -93,6 +122,20 @@ def write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
 
 
+class RunRecord:
+    """run.json, written as soon as the run starts and updated as it learns more,
+    so an interrupted run still says what it was and how it ended."""
+
+    def __init__(self, path: Path, facts: dict[str, Any]) -> None:
+        self.path = path
+        self.facts = dict(facts)
+        write_json(path, self.facts)
+
+    def update(self, **facts: Any) -> None:
+        self.facts.update(facts)
+        write_json(self.path, self.facts)
+
+
 class Run:
     """One repetition of one experiment."""
 
@@ -118,25 +161,38 @@ class Run:
         if experiment.workload.consistency is not None:  # the client's consistency level
             settings["consistency"] = experiment.workload.consistency
         self.system = make_system(experiment.system, settings)
+        self.spec = WorkloadSpec(
+            kind=experiment.workload.kind,
+            clients=experiment.workload.clients,
+            binding=experiment.workload.binding,
+            rate=experiment.workload.rate,
+            timeout=experiment.workload.timeout,
+            keys=experiment.workload.keys or 3,
+        )
         self.run_id = cluster.new_run_id(experiment.system)
         self.run_dir = reports / self.run_id
         self.status = RunStatus(experiment.title, experiment.system)
 
     def execute(self) -> Outcome:
+        """Run, judge and record; raises RunInterrupted (after cleaning up) on Ctrl-C/SIGTERM."""
         self.run_dir.mkdir(parents=True)
         (self.run_dir / "experiment.yaml").write_text(self.experiment.model_dump_yaml())
+        self.record = RunRecord(self.run_dir / "run.json", self._facts())
         clock = Clock()
         writer = HistoryWriter(
             self.run_dir / "history.jsonl", clock, {"run_id": self.run_id, "seed": self.seed}
         )
         try:
-            with LiveDisplay(self.status) as display:
+            with signals_raise(), LiveDisplay(self.status) as display:
                 self.display = display
                 self._run(clock, writer)
                 self.status.phase = "checking"
                 display.refresh()
         except RUN_ERRORS as error:
             return self._finish("error", [], str(error))
+        except (KeyboardInterrupt, Terminated) as stop:
+            writer.close()
+            raise self._interrupted(stop) from None
         except Exception as error:  # a bug or an unforeseen failure: keep the evidence
             (self.run_dir / "error.log").write_text(traceback.format_exc())
             message = f"{type(error).__name__}: {error} (traceback in error.log)"
@@ -148,11 +204,48 @@ class Run:
     def judge(self) -> Outcome:
         """Checks and verdicts from the files alone (also how `report` rebuilds them)."""
         history = load_history(self.run_dir / "history.jsonl")
-        return judge_run(self.run_dir, self.experiment, history)
+        outcome = judge_run(self.run_dir, self.experiment, history)
+        self.record.update(status=outcome.status)
+        return outcome
 
     def _finish(self, status: Status, verdicts: list[Verdict], error: str | None) -> Outcome:
         write_json(self.run_dir / "verdicts.json", {"status": status, "error": error})
+        self.record.update(status=status)
         return Outcome(self.run_dir, status, verdicts, error)
+
+    def _interrupted(self, stop: BaseException) -> RunInterrupted:
+        """Record the interruption and say what became of the cluster."""
+        name, code = ("SIGTERM", 143) if isinstance(stop, Terminated) else ("SIGINT", 130)
+        left = cluster.leftovers(f"{cluster.LABEL_RUN}={self.run_id}")
+        if self.keep and any(left.values()):
+            cleanup = f"cluster kept, healed ({len(left['containers'])} containers)"
+        elif any(left.values()):
+            cleanup = f"left behind {left}; remove with `chaoslab clean {self.run_id}`"
+        else:
+            cleanup = "cluster removed, nothing left"
+        self._finish("interrupted", [], f"interrupted by {name}")
+        return RunInterrupted(self.run_dir, name, code, cleanup)
+
+    def _facts(self) -> dict[str, Any]:
+        """What is known of the run before anything starts."""
+        return {
+            "run_id": self.run_id,
+            "title": self.experiment.title,
+            "system": self.system.name,
+            "family": self.system.family,
+            "protocol": self.system.protocol,
+            "status": "running",
+            "image_source": self.image_source,
+            "settings": self.system.settings,
+            "rules": self.system.rules(workload_keys(self.spec)),
+            "seed": self.seed,
+            "repeat": self.repeat,
+            "schedule": [
+                {"fault": w.index, "kind": w.fault.kind, "start_s": w.start, "heal_s": w.end}
+                for w in self.windows
+            ],
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
 
     def _wait_until(self, deadline: float, workload: Workload | None = None) -> None:
         while (left := deadline - time.monotonic()) > 0:
@@ -170,17 +263,9 @@ class Run:
             self.system, self.image_source, self.run_id, self.keep, progress=status.note
         ) as running:
             self._describe(running)
-            spec = WorkloadSpec(
-                kind=exp.workload.kind,
-                clients=exp.workload.clients,
-                binding=exp.workload.binding,
-                rate=exp.workload.rate,
-                timeout=exp.workload.timeout,
-                keys=exp.workload.keys or 3,
-            )
-            workload = Workload(self.system, running, spec, writer, seed=self.seed)
+            workload = Workload(self.system, running, self.spec, writer, seed=self.seed)
             observer = Observer(self.system, running, writer)
-            driver_watch = None
+            driver_watch = watch = None
             try:
                 observer.start()
                 driver_watch = self.system.watch_driver(running, clock.now, writer.write)
@@ -193,6 +278,8 @@ class Run:
                     seed=self.seed,
                     image=images.IMAGES["toolbox"].local_tag,
                 ) as nemesis:
+                    label = f"{cluster.LABEL_RUN}={self.run_id}"
+                    watch = ContainerWatch(label, clock, writer.write, nemesis.acting_on).start()
                     workload.start()
                     start = time.monotonic()
                     status.phase = "steady state"
@@ -207,12 +294,27 @@ class Run:
                 status.phase = "final read"
                 self.display.refresh()
                 workload.final_read()
+                status.phase = "checking the cluster is whole"
+                self.display.refresh()
+                self._final_health(running)
             finally:
+                if watch is not None:
+                    watch.close()
                 workload.stop()
                 workload.close()
                 observer.stop()
                 if driver_watch is not None:
                     driver_watch.close()
+
+    def _final_health(self, running: cluster.Cluster) -> None:
+        """Whether the cluster ended whole as the system sees itself: every node up, serving."""
+        try:
+            waited = self.system.wait_ready(running, timeout=HEALTH_TIMEOUT_S)
+        except NotReady as unhealthy:
+            self.record.update(final_health={"whole": False, "reason": str(unhealthy)})
+            self.status.note(f"the cluster is not whole: {unhealthy}")
+        else:
+            self.record.update(final_health={"whole": True, "waited_s": round(waited, 3)})
 
     def _check_steady_state(self, workload: Workload) -> None:
         ok, errors = workload.throughput(self.experiment.steady_state.duration)
@@ -246,40 +348,57 @@ class Run:
                 self.status.note(f"healed {name}")
 
     def _describe(self, running: cluster.Cluster) -> None:
-        write_json(
-            self.run_dir / "run.json",
-            {
-                "run_id": self.run_id,
-                "title": self.experiment.title,
-                "system": self.system.name,
-                "family": self.system.family,
-                "protocol": self.system.protocol,
-                "version": self.system.version(running),
-                "image_source": self.image_source,
-                "images": running.image_refs,
-                "settings": self.system.settings,
-                "driver": self.system.driver_settings(),
-                "nodes": [vars(node) for node in running.nodes],
-                "seed": self.seed,
-                "repeat": self.repeat,
-                "schedule": [
-                    {"fault": w.index, "kind": w.fault.kind, "start_s": w.start, "heal_s": w.end}
-                    for w in self.windows
-                ],
-                "up_seconds": running.up_seconds,
-                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            },
+        self.record.update(
+            version=self.system.version(running),
+            images=running.image_refs,
+            driver=self.system.driver_settings(),
+            nodes=[vars(node) for node in running.nodes],
+            up_seconds=running.up_seconds,
         )
 
 
+def health_problems(run: dict[str, Any], history: History) -> list[str]:
+    """Why the cluster cannot be trusted: changed from outside, or not whole at the end."""
+    problems = [
+        f"{event.node}: {event.action} at {event.time / 1e9:.2f} s, not done by the suite"
+        for event in history.externals
+    ]
+    health = run.get("final_health")
+    if isinstance(health, dict) and not health.get("whole", True):
+        problems.append(f"not whole at the end: {health.get('reason', 'unknown')}")
+    return problems
+
+
 def judge_run(run_dir: Path, experiment: Experiment, history: History) -> Outcome:
-    """Metrics and verdicts of a finished run, written next to its history."""
-    metrics, recovery = measure(history, linearizability=experiment.workload.kind == "register")
+    """Metrics and verdicts of a finished run, written next to its history.
+
+    An interrupted run is measured but not judged; a run whose cluster was
+    broken from outside, or not whole at the end, is `unhealthy` whatever its
+    SLOs say.
+    """
+    run = read_json(run_dir / "run.json")
+    rules = rules_of(run)
+    metrics, recovery = measure(
+        history, linearizability=experiment.workload.kind == "register", rules=rules
+    )
     write_json(run_dir / "metrics.json", metrics)
     verdicts = evaluate(experiment.expect.model_dump(), metrics, recovery)
+    problems = health_problems(run, history)
+    error = None
     status: Status = "held" if all(v.held for v in verdicts) else "slo-failed"
+    if run.get("status") == "interrupted":
+        status, error = "interrupted", "the run was interrupted: measured, not judged"
+    elif not any(op.f != "final-read" for op in history.ops):
+        status, error = "error", "the history holds no workload operation: nothing to judge"
+    elif problems:
+        status, error = "unhealthy", "; ".join(problems)
     write_json(
         run_dir / "verdicts.json",
-        {"status": status, "error": None, "verdicts": [v.to_dict() for v in verdicts]},
+        {
+            "status": status,
+            "error": error,
+            "problems": problems,
+            "verdicts": [v.to_dict() for v in verdicts],
+        },
     )
-    return Outcome(run_dir, status, verdicts)
+    return Outcome(run_dir, status, verdicts, error)

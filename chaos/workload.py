@@ -28,12 +28,22 @@ if TYPE_CHECKING:
 
 WorkloadKind = Literal["register", "unique-writes", "membership"]
 Binding = Literal["per-node", "driver"]
+MEMBERS_KEY = "members"
 
 
 def set_keys(spec: WorkloadSpec) -> list[str]:
     """The unique-value sets: several, so a sharded store (Redis Cluster, Cassandra)
     spreads them over its shards and every fault hits some of them."""
     return [f"s{index}" for index in range(spec.keys)]
+
+
+def workload_keys(spec: WorkloadSpec) -> list[str]:
+    """Every key the workload's operations name: registers k0.., sets s0.., or the member list."""
+    if spec.kind == "unique-writes":
+        return set_keys(spec)
+    if spec.kind == "membership":
+        return [MEMBERS_KEY]
+    return [f"k{index}" for index in range(spec.keys)]
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,7 @@ class OperationGenerator:
                 key = f"s{self.random.randrange(self.spec.keys)}"
                 return Invocation("add", key, next(self.values))
             if self.spec.kind == "membership":
-                return Invocation("read", "members", None)
+                return Invocation("read", MEMBERS_KEY, None)
             key = f"k{self.random.randrange(self.spec.keys)}"
             draw = self.random.random()
             if draw < 0.5:

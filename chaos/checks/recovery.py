@@ -1,83 +1,74 @@
-"""Recovery metrics per fault: what clients lost, when the system noticed, when it healed.
+"""Recovery per fault: who lost service, when the system noticed, when it was whole again.
 
-Pure functions of a `History`. Each fault is judged inside its scope: from
-the heal of the fault before it (or the workload's start) to the start of
-the fault after it (or the workload's end), so consecutive faults do not
-take credit or blame for each other.
+Pure functions of a `History` and the run's `Rules` (what the system means
+by its answers and views, from run.json). Each fault is judged inside its
+scope (see `chaos.checks.windows`), and every figure counts from the moment
+the suite issued the fault, or its heal. The figures, each defined once:
 
-An operation is *served* when the system answered it: it completed `ok`, or
-`fail` with no error (a definite "no", such as a cas that found another
-value); a `fail` with an error (refused) or an `info` is an error, as the
-workload counts them. The `final-read` after the workload is a check, not
-load, and is left out. Times in the dataclasses are nanoseconds of the
-run's clock (`*_ns`); durations are seconds (`*_s`).
+- availability: per shard, whole-cluster blackouts, per client and downed
+  nodes' downtime (`chaos.checks.availability`);
+- detection: the system's own verdict (`chaos.checks.detection`);
+- throughput recovered: throughput is counted in 1 s windows starting on
+  100 ms steps. It fell if a window starting while the fault was in force
+  served under 90 % of the pre-fault rate (else the figure is 0); it has
+  recovered at the start of the first later window that serves at least
+  90 % of that rate with no 100 ms step under half of it. Seconds from the
+  request. Only clients not bound to a downed node count, for the rate and
+  after: clients of a killed node stay down until its restart, which is that
+  node's downtime, not the cluster's;
+- recovery after heal: from the heal's request to the first moment every
+  observer, answering since, sees every member up and every node has served
+  an operation since.
+
+The `final-read` after the workload is a check, not load, and is left out.
+Times in the dataclasses are nanoseconds of the run's clock (`*_ns`);
+durations are seconds (`*_s`).
 """
 
 from __future__ import annotations
 
 import statistics
 from bisect import bisect_left
-from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from chaos.checks.linearizability import OpPair
-from chaos.history import (
-    DRIVER_OBSERVER,
-    FaultEvent,
-    History,
-    Observation,
-    Op,
-    pair_operations,
-    served,
-)
+from chaos.checks.availability import ONE_GROUP, Availability, OpPair, availability
+from chaos.checks.detection import Detection, DetectionRule, detect
+from chaos.checks.windows import FaultWindow, fault_windows, workload_bounds
+from chaos.history import DRIVER_OBSERVER, History, Observation, pair_operations, served
 
 BUCKET_NS = 100_000_000
 WARM_UP_NS = 1_000_000_000  # left out of the baseline: clients and caches still warming
 RECOVERED_SHARE = 0.9
-SUSTAINED_BUCKETS = 10
+FLOOR_SHARE = 0.5  # no 100 ms step of a recovered second may serve under half the rate
+SUSTAINED_BUCKETS = 10  # a second, in 100 ms steps
 PERCENTILES = (50, 95, 99)
-HEAL_STAGES = ("healed", "healed-verified")
 
 Phase = Literal["before", "during", "after"]
 
 
 @dataclass(frozen=True)
-class FaultWindow:
-    """A fault from `effective` (or `requested`, if never effective) to its heal.
+class Rules:
+    """What a run's system means by its answers and its views, as run.json records it.
 
-    `scope_start_ns`/`scope_end_ns` bound the stretch of the run attributed
-    to it: the previous fault's heal (or the workload's start) to the next
-    fault's start (or the workload's end).
+    - `detection`: how the system's own view shows a fault (see detection.py);
+    - `sharded`: whether keys live on different shards (Redis Cluster's slots,
+      Cassandra's token ranges) or the whole cluster is one group;
+    - `shard_names`: a label per key for reports (a Redis key's slot);
+    - `refusals_are_service`: whether a refused compare-and-set is a real
+      answer (False for clients that refused from an unsynced local read).
     """
 
-    fault_id: int
-    kind: str
-    targets: tuple[str, ...]
-    start_ns: int
-    heal_ns: int | None
-    effective: bool
-    scope_start_ns: int
-    scope_end_ns: int
-    detail: dict[str, Any] = field(default_factory=dict)
+    detection: DetectionRule = "membership"
+    sharded: bool = False
+    shard_names: Mapping[str, str] = field(default_factory=dict)
+    refusals_are_service: bool = True
 
-
-@dataclass(frozen=True)
-class Outage:
-    """A stretch without service, for one client (`process`) or the whole cluster (None).
-
-    A client's outage starts when its first operation that was not served
-    after the fault started was invoked (not before the fault start), and
-    ends at the first served completion of an operation it invoked from
-    then on. The cluster's outage runs from the first client outage's start
-    to the first operation served anywhere that was invoked after it.
-    `end_ns` is None when service never came back.
-    """
-
-    process: int | None
-    start_ns: int
-    end_ns: int | None
-    duration_s: float | None
+    def shard_of(self, key: str | None) -> str:
+        if not self.sharded:
+            return ONE_GROUP
+        return self.shard_names.get(str(key), str(key))
 
 
 @dataclass(frozen=True)
@@ -102,34 +93,34 @@ class PhaseStats:
 
 @dataclass(frozen=True)
 class FaultRecovery:
-    """Every metric of one fault; None where the event measured never happened.
-
-    - time to detect: fault start to the first observation reflecting it: a
-      leader other than the old one (for a fault on the leader), else a
-      non-target observer marking a target `down`;
-    - time to recover: fault start to the first of 10 consecutive 100 ms
-      buckets, after throughput first fell below 90 % of the baseline, that
-      all reach it again (0 when throughput never fell);
-    - time to recover after heal: heal to the first moment every observer,
-      reporting since the heal, sees every member `up` and every node has
-      served an operation since the heal.
-    """
+    """Every figure of one fault; None where the event measured never happened."""
 
     fault: FaultWindow
-    client_outages: tuple[Outage, ...]
-    cluster_outage: Outage | None
-    time_to_detect_s: float | None
-    time_to_recover_s: float | None
-    time_to_recover_after_heal_s: float | None
+    availability: Availability
+    detection: Detection
+    throughput_recovered_s: float | None
+    recovery_after_heal_s: float | None
     phases: tuple[PhaseStats, ...]
+
+    @property
+    def unavailability_s(self) -> float | None:
+        return self.availability.unavailability_s
+
+    @property
+    def blackout_s(self) -> float | None:
+        return self.availability.blackout_s
+
+    @property
+    def time_to_detect_s(self) -> float | None:
+        return self.detection.first_s
 
 
 @dataclass(frozen=True)
 class RecoveryReport:
-    """Per-fault recovery metrics and the baseline they are measured against.
+    """Per-fault recovery figures and the baseline throughput they are measured against.
 
-    The baseline is the median of served completions per 100 ms bucket
-    before the first fault, leaving out the workload's first second.
+    The baseline is the mean of served completions per 100 ms before the first
+    fault, leaving out the workload's first second, over every client.
     """
 
     baseline_served_per_bucket: float | None
@@ -137,173 +128,70 @@ class RecoveryReport:
     bucket_s: float = BUCKET_NS / 1e9
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for item, fault in zip(data["faults"], self.faults, strict=True):
+            item["unavailability_s"] = fault.unavailability_s
+            item["blackout_s"] = fault.blackout_s
+            item["time_to_detect_s"] = fault.time_to_detect_s
+            worst = fault.availability.worst_shard
+            item["availability"]["worst_shard"] = worst.shard if worst else None
+        return data
 
 
 @dataclass(frozen=True)
 class _Run:
-    """The operations prepared once for every metric: sorted, and split by outcome."""
+    """The operations prepared once for every figure: sorted by invoke, outcome known."""
 
-    ops: list[OpPair]  # by invoke time
+    ops: list[OpPair]
     invokes: list[int]
-    served_ns: list[int]  # completion times, sorted
-    errors_ns: list[int]
-    bounds: tuple[int, int]  # the workload's span, half-open
+    bounds: tuple[int, int]
+    refusals: bool
 
     @classmethod
-    def of(cls, history: History) -> _Run:
-        ops = sorted(pair_operations(_workload(history)), key=lambda p: p[0].time)
-        completions = [c for _, c in ops if c is not None]
-        return cls(
-            ops=ops,
-            invokes=[invoke.time for invoke, _ in ops],
-            served_ns=sorted(c.time for c in completions if served(c)),
-            errors_ns=sorted(c.time for c in completions if not served(c)),
-            bounds=_workload_bounds(history),
+    def of(cls, history: History, refusals: bool) -> _Run:
+        workload = [op for op in history.ops if op.f != "final-read"]
+        ops = sorted(pair_operations(workload), key=lambda p: p[0].time)
+        return cls(ops, [i.time for i, _ in ops], workload_bounds(history), refusals)
+
+    def served_times(self, excluded: Sequence[str] = ()) -> list[int]:
+        """Completion times of served operations, leaving out clients bound to `excluded`."""
+        return sorted(
+            c.time
+            for i, c in self.ops
+            if c is not None and served(c, self.refusals) and i.node not in excluded
         )
 
-
-def _workload(history: History) -> list[Op]:
-    return [op for op in history.ops if op.f != "final-read"]
-
-
-def _workload_bounds(history: History) -> tuple[int, int]:
-    """The span of the workload's records, half-open; the fault events' span if there are none."""
-    times = [op.time for op in _workload(history)] or [e.time for e in history.faults] or [0]
-    return min(times), max(times) + 1
+    def error_times(self) -> list[int]:
+        return sorted(c.time for _, c in self.ops if c is not None and not served(c, self.refusals))
 
 
-def recovery_metrics(history: History) -> RecoveryReport:
-    run = _Run.of(history)
+def recovery_metrics(history: History, rules: Rules | None = None) -> RecoveryReport:
+    rules = rules or Rules()
+    run = _Run.of(history, rules.refusals_are_service)
     windows = fault_windows(history)
-    baseline = _baseline(run, windows[0].start_ns if windows else run.bounds[1])
+    first_fault = windows[0].start_ns if windows else run.bounds[1]
+    observations = sorted(history.observations, key=lambda o: o.time)
     faults = []
     for window in windows:
-        clients = _client_outages(run, window)
+        kept = run.served_times(excluded=window.downed)
         faults.append(
             FaultRecovery(
                 fault=window,
-                client_outages=clients,
-                cluster_outage=_cluster_outage(run, clients),
-                time_to_detect_s=_time_to_detect(history.observations, window),
-                time_to_recover_s=_time_to_recover(run, window, baseline),
-                time_to_recover_after_heal_s=_time_to_recover_after_heal(
-                    history.observations, run, window
+                availability=availability(run.ops, window, rules.shard_of, run.refusals),
+                detection=detect(observations, window, rules.detection),
+                throughput_recovered_s=_throughput_recovered(
+                    kept, window, _baseline(kept, run.bounds[0], first_fault)
                 ),
+                recovery_after_heal_s=_recovery_after_heal(observations, run, window),
                 phases=_phases(run, window),
             )
         )
+    baseline = _baseline(run.served_times(), run.bounds[0], first_fault)
     return RecoveryReport(baseline_served_per_bucket=baseline, faults=tuple(faults))
-
-
-def fault_windows(history: History) -> list[FaultWindow]:
-    """Every fault's window, by start time."""
-    run_start, run_end = _workload_bounds(history)
-    stages: dict[int, list[FaultEvent]] = defaultdict(list)
-    for event in sorted(history.faults, key=lambda e: e.time):
-        stages[event.fault_id].append(event)
-    partial = []
-    for fault_id, events in stages.items():
-        effective_events = [e for e in events if e.stage == "effective"]
-        first = (effective_events or events)[0]
-        heals = [e.time for e in events if e.stage in HEAL_STAGES]
-        partial.append((first, bool(effective_events), heals[0] if heals else None, fault_id))
-    partial.sort(key=lambda w: w[0].time)
-    windows = []
-    for index, (first, effective, heal, fault_id) in enumerate(partial):
-        earlier_heals = [h for _, _, h, _ in partial[:index] if h is not None and h <= first.time]
-        later_starts = [f.time for f, _, _, _ in partial[index + 1 :]]
-        windows.append(
-            FaultWindow(
-                fault_id=fault_id,
-                kind=first.kind,
-                targets=first.targets,
-                start_ns=first.time,
-                heal_ns=heal,
-                effective=effective,
-                scope_start_ns=max(earlier_heals, default=min(run_start, first.time)),
-                scope_end_ns=max(min(later_starts, default=run_end), first.time),
-                detail=first.detail,
-            )
-        )
-    return windows
 
 
 def _seconds(ns: int) -> float:
     return ns / 1e9
-
-
-def _outage(process: int | None, start: int, end: int | None) -> Outage:
-    return Outage(process, start, end, None if end is None else _seconds(end - start))
-
-
-def _client_outages(run: _Run, fault: FaultWindow) -> tuple[Outage, ...]:
-    by_process: dict[int, list[OpPair]] = defaultdict(list)
-    for pair in run.ops:
-        by_process[pair[0].process].append(pair)
-    outages = []
-    for process, ops in sorted(by_process.items()):
-        first = next(
-            (
-                invoke
-                for invoke, completion in ops
-                if invoke.time < fault.scope_end_ns
-                and (completion is None or completion.time >= fault.start_ns)
-                and not served(completion)
-            ),
-            None,
-        )
-        if first is None:
-            continue
-        end = min(
-            (
-                c.time
-                for invoke, c in ops
-                if c is not None and invoke.time >= first.time and served(c)
-            ),
-            default=None,
-        )
-        outages.append(_outage(process, max(first.time, fault.start_ns), end))
-    return tuple(outages)
-
-
-def _cluster_outage(run: _Run, clients: tuple[Outage, ...]) -> Outage | None:
-    """From the first client's loss of service to the first operation served anywhere
-    that was invoked after it: how long the cluster as a whole served nothing.
-
-    Clients bound to a dead node stay out longer; their own outages say so.
-    """
-    if not clients:
-        return None
-    start = min(o.start_ns for o in clients)
-    end = min(
-        (c.time for invoke, c in run.ops if c and invoke.time >= start and served(c)),
-        default=None,
-    )
-    return _outage(None, start, end)
-
-
-def _time_to_detect(observations: list[Observation], fault: FaultWindow) -> float | None:
-    """A fault that hit the leader (as observed just before it) is detected by a new
-    leader; any other by a node other than the targets marking a target down."""
-    ordered = sorted(observations, key=lambda o: o.time)
-    after = [o for o in ordered if fault.start_ns <= o.time < fault.scope_end_ns]
-    latest = {o.observer: o for o in ordered if o.time < fault.start_ns}
-    votes = Counter(o.leader for o in latest.values() if o.leader)
-    old = votes.most_common(1)[0][0] if votes else None
-    if old is not None and old in fault.targets:
-        detected = (
-            o for o in after if o.leader and o.leader != old and o.leader not in fault.targets
-        )
-    else:
-        detected = (
-            o
-            for o in after
-            if o.observer not in fault.targets
-            and any(o.members.get(target) == "down" for target in fault.targets)
-        )
-    first = next(detected, None)
-    return None if first is None else _seconds(first.time - fault.start_ns)
 
 
 def _bucket_counts(times: list[int], start: int, end: int) -> list[int]:
@@ -314,35 +202,47 @@ def _bucket_counts(times: list[int], start: int, end: int) -> list[int]:
     return counts
 
 
-def _baseline(run: _Run, first_fault_ns: int) -> float | None:
-    start = run.bounds[0] + WARM_UP_NS
+def _baseline(served_ns: list[int], workload_start: int, first_fault_ns: int) -> float | None:
+    """Mean served per 100 ms before the first fault: a mean, since counts per step are
+    small integers whose median jumps between neighbours."""
+    start = workload_start + WARM_UP_NS
     whole = (first_fault_ns - start) // BUCKET_NS
     if whole <= 0:
         return None
-    return statistics.median(_bucket_counts(run.served_ns, start, start + whole * BUCKET_NS))
+    return statistics.fmean(_bucket_counts(served_ns, start, start + whole * BUCKET_NS))
 
 
-def _time_to_recover(run: _Run, fault: FaultWindow, baseline: float | None) -> float | None:
+def _throughput_recovered(
+    served_ns: list[int], fault: FaultWindow, baseline: float | None
+) -> float | None:
     if baseline is None:
         return None
-    threshold = RECOVERED_SHARE * baseline
     whole = (fault.scope_end_ns - fault.start_ns) // BUCKET_NS
-    counts = _bucket_counts(run.served_ns, fault.start_ns, fault.start_ns + whole * BUCKET_NS)
-    dip = next((i for i, count in enumerate(counts) if count < threshold), None)
+    counts = _bucket_counts(served_ns, fault.start_ns, fault.start_ns + whole * BUCKET_NS)
+    seconds = [
+        counts[i : i + SUSTAINED_BUCKETS] for i in range(len(counts) - SUSTAINED_BUCKETS + 1)
+    ]
+    wanted = RECOVERED_SHARE * baseline * SUSTAINED_BUCKETS
+    in_force = -(-(fault.end_ns - fault.start_ns) // BUCKET_NS)
+    dip = next((i for i, w in enumerate(seconds[:in_force]) if sum(w) < wanted), None)
     if dip is None:
         return 0.0
-    healthy = 0
-    for index in range(dip + 1, len(counts)):
-        healthy = healthy + 1 if counts[index] >= threshold else 0
-        if healthy == SUSTAINED_BUCKETS:
-            return _seconds((index - SUSTAINED_BUCKETS + 1) * BUCKET_NS)
-    return None
+    floor = FLOOR_SHARE * baseline
+    back = next(
+        (
+            i
+            for i in range(dip, len(seconds))
+            if sum(seconds[i]) >= wanted and min(seconds[i]) >= floor
+        ),
+        None,
+    )
+    return None if back is None else _seconds(back * BUCKET_NS)
 
 
-def _time_to_recover_after_heal(
+def _recovery_after_heal(
     observations: list[Observation], run: _Run, fault: FaultWindow
 ) -> float | None:
-    heal = fault.heal_ns
+    heal = fault.heal_requested_ns
     if heal is None:
         return None
     nodes: set[str] = set()
@@ -352,7 +252,7 @@ def _time_to_recover_after_heal(
         if not node:
             continue
         nodes.add(node)
-        if completion and completion.time >= heal and served(completion):
+        if completion and completion.time >= heal and served(completion, run.refusals):
             first_served[node] = min(completion.time, first_served.get(node, completion.time))
     if nodes - first_served.keys():
         return None
@@ -371,7 +271,7 @@ def _all_up_since(observations: list[Observation], since: int) -> int | None:
     observations = [o for o in observations if o.observer != DRIVER_OBSERVER]
     observers = {o.observer for o in observations}
     healthy: dict[str, bool] = {}
-    for o in sorted(observations, key=lambda o: o.time):
+    for o in observations:
         if o.time < since:
             continue
         healthy[o.observer] = all(state == "up" for state in o.members.values())
@@ -381,20 +281,24 @@ def _all_up_since(observations: list[Observation], since: int) -> int | None:
 
 
 def _phases(run: _Run, fault: FaultWindow) -> tuple[PhaseStats, ...]:
-    during_end = fault.heal_ns if fault.heal_ns is not None else fault.scope_end_ns
     bounds: list[tuple[Phase, int, int]] = [
         ("before", fault.scope_start_ns, fault.start_ns),
-        ("during", fault.start_ns, during_end),
+        ("during", fault.start_ns, fault.end_ns),
     ]
-    if fault.heal_ns is not None:
-        bounds.append(("after", fault.heal_ns, max(fault.heal_ns, fault.scope_end_ns)))
-    return tuple(_phase_stats(run, *b) for b in bounds)
+    if fault.heal_requested_ns is not None:
+        bounds.append(("after", fault.end_ns, max(fault.end_ns, fault.scope_end_ns)))
+    served_ns, errors_ns = run.served_times(), run.error_times()
+    return tuple(_phase_stats(run, served_ns, errors_ns, *b) for b in bounds)
 
 
-def _phase_stats(run: _Run, phase: Phase, start: int, end: int) -> PhaseStats:
+def _phase_stats(
+    run: _Run, served_ns: list[int], errors_ns: list[int], phase: Phase, start: int, end: int
+) -> PhaseStats:
     ops = run.ops[bisect_left(run.invokes, start) : bisect_left(run.invokes, end)]
     latencies = sorted(
-        (c.time - invoke.time) / 1e6 for invoke, c in ops if c is not None and served(c)
+        (c.time - invoke.time) / 1e6
+        for invoke, c in ops
+        if c is not None and served(c, run.refusals)
     )
     p50, p95, p99 = (_nearest_rank(latencies, p) for p in PERCENTILES)
     return PhaseStats(
@@ -404,8 +308,8 @@ def _phase_stats(run: _Run, phase: Phase, start: int, end: int) -> PhaseStats:
         operations=len(ops),
         served=len(latencies),
         success_rate=len(latencies) / len(ops) if ops else None,
-        served_per_bucket=tuple(_bucket_counts(run.served_ns, start, end)),
-        errors_per_bucket=tuple(_bucket_counts(run.errors_ns, start, end)),
+        served_per_bucket=tuple(_bucket_counts(served_ns, start, end)),
+        errors_per_bucket=tuple(_bucket_counts(errors_ns, start, end)),
         latency_p50_ms=p50,
         latency_p95_ms=p95,
         latency_p99_ms=p99,

@@ -11,12 +11,13 @@ from typing import Any
 
 from chaos.checks.recovery import RecoveryReport
 
-# SLO name -> (metric of one fault, in seconds)
+# SLO name -> the per-fault figure it judges, in seconds (see chaos.checks.recovery)
 _PER_FAULT = {
     "max_unavailability": "unavailability_s",
+    "max_blackout": "blackout_s",
     "max_time_to_detect": "time_to_detect_s",
-    "max_time_to_recover": "time_to_recover_s",
-    "recovery_after_heal": "time_to_recover_after_heal_s",
+    "max_time_to_recover": "throughput_recovered_s",
+    "recovery_after_heal": "recovery_after_heal_s",
 }
 
 
@@ -48,15 +49,17 @@ def _show(value: Any) -> str:
 
 
 def per_fault_seconds(recovery: RecoveryReport) -> dict[str, list[float | None]]:
-    """Each recovery metric per fault, in seconds, None where it never happened."""
-    values: dict[str, list[float | None]] = {metric: [] for metric in _PER_FAULT.values()}
-    for fault in recovery.faults:
-        outage = fault.cluster_outage
-        values["unavailability_s"].append(0.0 if outage is None else outage.duration_s)
-        values["time_to_detect_s"].append(fault.time_to_detect_s)
-        values["time_to_recover_s"].append(fault.time_to_recover_s)
-        values["time_to_recover_after_heal_s"].append(fault.time_to_recover_after_heal_s)
-    return values
+    """Each judged figure per fault, in seconds, None where it never happened."""
+    return {
+        figure: [getattr(fault, figure) for fault in recovery.faults]
+        for figure in _PER_FAULT.values()
+    }
+
+
+def _unobservable(recovery: RecoveryReport) -> str:
+    """Why a detection SLO cannot hold: the system's own view shows none for these faults."""
+    notes = {f.detection.note for f in recovery.faults if not f.detection.observable}
+    return "; ".join(sorted(n for n in notes if n))
 
 
 def evaluate(
@@ -76,6 +79,8 @@ def evaluate(
             else:
                 held = worst is not None and worst <= limit
                 detail = "" if held or worst is not None else "it never happened during the run"
+                if slo == "max_time_to_detect" and worst is None and _unobservable(recovery):
+                    detail = f"not observable: {_unobservable(recovery)}"
                 verdicts.append(Verdict(slo, limit, worst, held, detail))
         elif slo == "lost_writes":
             lost = metrics["lost_writes"]["lost_count"]

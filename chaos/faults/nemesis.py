@@ -40,6 +40,7 @@ from chaos.history import Clock, FaultEvent, FaultStage
 from chaos.interrupts import raise_terminated, shielded
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+EVENT_GRACE_S = 5.0
 
 
 class Nemesis:
@@ -74,6 +75,7 @@ class Nemesis:
         self._lock = threading.RLock()
         self._active: dict[int, tuple[Fault, Applied]] = {}
         self._healing: set[int] = set()
+        self._released: dict[str, float] = {}  # node -> until when its container events are ours
         self._closed = False
         self._sigterm: Any = None
 
@@ -158,6 +160,7 @@ class Nemesis:
         started = time.monotonic()
         try:
             applied = fault.inject()
+            applied_ns = self.clock.now()
             with self._lock:
                 self._active[fault_id] = (fault, applied)
             evidence = prove(fault.verify, self.verify_timeout)
@@ -171,11 +174,11 @@ class Nemesis:
         latency = round((time.monotonic() - started) * 1000, 1)
         self._event(
             fault_id, spec.kind, "effective", applied, **applied.detail,
-            evidence=evidence, latency_ms=latency,
+            evidence=evidence, latency_ms=latency, applied_ns=applied_ns,
         )  # fmt: skip
         if not fault.lasting:
             with self._lock:
-                self._active.pop(fault_id, None)
+                self._release(self._active.pop(fault_id, None))
         if isinstance(fault, ProcessFault):
             self.reconcile()
         return fault_id
@@ -211,6 +214,7 @@ class Nemesis:
         try:
             undone = []
             for fid, fault, applied in mine:
+                self._event(fid, fault.kind, "heal-requested", applied)
                 try:
                     fault.heal()
                 except Exception as error:
@@ -226,7 +230,7 @@ class Nemesis:
                     continue
                 self._event(fid, fault.kind, "healed-verified", applied, evidence=evidence)
                 with self._lock:
-                    self._active.pop(fid, None)
+                    self._release(self._active.pop(fid, None))
         finally:
             with self._lock:
                 self._healing.difference_update(fid for fid, _, _ in mine)
@@ -238,6 +242,25 @@ class Nemesis:
     def active(self) -> list[int]:
         with self._lock:
             return sorted(self._active)
+
+    def acting_on(self, node: str) -> bool:
+        """Whether a process fault of this nemesis is acting on `node`'s container, or just
+        was: the container engine's events about it (kill, die, start) are then ours, not
+        external. A fault's targets are known before it acts."""
+        with self._lock:
+            if any(
+                isinstance(fault, ProcessFault) and node in fault.targets
+                for fault, _ in self._active.values()
+            ):
+                return True
+            return self._released.get(node, 0.0) > time.monotonic()
+
+    def _release(self, entry: tuple[Fault, Applied] | None) -> None:
+        """Keep a finished process fault's nodes ours a little longer: the engine's events
+        arrive after the action that caused them."""
+        if entry is not None and isinstance(entry[0], ProcessFault):
+            for node in entry[0].targets:
+                self._released[node] = time.monotonic() + EVENT_GRACE_S
 
     def reconcile(self) -> None:
         """Re-create the helpers of restarted nodes, and re-apply there the network

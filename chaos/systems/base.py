@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from chaos.history import Observation
@@ -64,6 +64,25 @@ class Client:
         """
         return isinstance(error, ConnectionRefusedError)
 
+    @staticmethod
+    def _refused(error: BaseException) -> bool:
+        """Whether `error` is a refused TCP connection, or a driver's error raised from one.
+
+        Drivers wrap the refusal in their own class (etcd3gw in requests' and urllib3's,
+        serfclient in SerfConnectionError) and keep it as the cause or context. It proves
+        nothing was sent only for a driver that makes one connection attempt per operation:
+        one that contacts other nodes while handling a failure (redis-py's cluster client
+        refreshes its slot map) can chain their refusal onto a request it did send.
+        """
+        seen: set[int] = set()
+        cause: BaseException | None = error
+        while cause is not None and id(cause) not in seen:
+            if isinstance(cause, ConnectionRefusedError):
+                return True
+            seen.add(id(cause))
+            cause = cause.__cause__ or cause.__context__
+        return False
+
     def close(self) -> None:
         """Release the connection."""
 
@@ -86,6 +105,15 @@ class System(ABC):
     client_port: ClassVar[int]
     ready_timeout: ClassVar[float] = 90.0
     defaults: ClassVar[dict[str, Any]] = {}
+    # How the system's own view shows a fault: a new leader, or peers marking a node
+    # down (see chaos.checks.detection).
+    detection: ClassVar[Literal["leader", "membership"]] = "membership"
+    # Whether keys live on different shards (slots, token ranges) or the cluster
+    # serves every key as one group.
+    sharded: ClassVar[bool] = False
+    # How to read runs recorded before run.json said whether a refused cas is a
+    # real answer (a client that refused from an unsynced read sets False).
+    legacy_refusals_are_service: ClassVar[bool] = True
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         unknown = set(settings or {}) - set(self.defaults)
@@ -146,6 +174,19 @@ class System(ABC):
     def driver_settings(self) -> dict[str, Any]:
         """The driver's retry and timeout behaviour, recorded with every run."""
         return {}
+
+    def shard_names(self, keys: Sequence[str]) -> dict[str, str]:
+        """A label per workload key naming the shard it lives on (a Redis hash slot)."""
+        return {}
+
+    def rules(self, keys: Sequence[str]) -> dict[str, Any]:
+        """How the checks read this system's runs, recorded in run.json."""
+        return {
+            "detection": self.detection,
+            "sharded": self.sharded,
+            "shard_names": self.shard_names(keys) if self.sharded else {},
+            "refusals_are_service": True,
+        }
 
     def leader(self, cluster: Cluster) -> str | None:
         """The node most observers name as leader (a master for Redis), if any."""

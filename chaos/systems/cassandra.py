@@ -100,6 +100,20 @@ def conviction_seconds(phi_convict_threshold: float, interval: float = GOSSIP_IN
     return phi_convict_threshold * math.log(10) * interval
 
 
+def conviction_band(
+    phi_convict_threshold: float, interval: float = GOSSIP_INTERVAL
+) -> tuple[float, float]:
+    """When, counted from the fault, a node silenced then (SIGKILL, partition) is convicted.
+
+    The silence phi measures starts at the last heartbeat received, up to one
+    interval before the fault, and the detector is read once a gossip round,
+    up to one interval after phi passes the threshold: so the conviction
+    point (18.4 s at phi 8) plus or minus one interval.
+    """
+    point = conviction_seconds(phi_convict_threshold, interval)
+    return point - interval, point + interval
+
+
 def heap_megabytes(heap: int | str) -> int:
     """A heap setting (512, "512M", "1g") in MiB."""
     match = re.fullmatch(r"(\d+)\s*([mMgG]?)", str(heap))
@@ -259,6 +273,7 @@ class Cassandra(System):
         "num_tokens": 16,
         "heap": "512M",
     }
+    sharded = True
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         super().__init__(settings)
@@ -588,10 +603,14 @@ class CassandraClient(Client):
 
     @staticmethod
     def definitely_failed(error: Exception) -> bool:
-        """Unavailable: the coordinator refused before writing anything. Timeouts and
-        lost connections (WriteTimeout, ReadTimeout, OperationTimedOut,
-        NoHostAvailable) leave the outcome unknown."""
-        return isinstance(error, Unavailable | UnsupportedOperation)
+        """Unavailable: the coordinator refused before writing anything. NoHostAvailable:
+        no host of the query plan took the request (each was marked down, as a killed
+        node is while its reconnections are refused, or its connection was already
+        closed); with no retries (FallthroughRetryPolicy) and no speculative execution,
+        the driver raises it only before sending. Timeouts and connections lost with the
+        request in flight (WriteTimeout, ReadTimeout, OperationTimedOut, ConnectionShutdown)
+        leave the outcome unknown."""
+        return isinstance(error, Unavailable | NoHostAvailable | UnsupportedOperation)
 
     def close(self) -> None:
         self.session.cluster.shutdown()

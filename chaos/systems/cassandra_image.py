@@ -27,6 +27,8 @@ PYSANDRA_CASSANDRA = "1.2.0"  # the Apache Cassandra release inside that jar
 SERVER_VERSION_FILE = "server-version"
 # Debian's name for each JRE, and the suite that still has it (empty: the base's own).
 JRE = {11: ("openjdk-11-jre-headless", "bullseye"), 17: ("openjdk-17-jre-headless", "")}
+# A release as Apache names its tarballs: 4.0.13, or a pre-release such as 4.0-rc1 or 5.0-beta1.
+RELEASE = r"\d+\.\d+(?:\.\d+)?(?:-(?:alpha|beta|rc)\d+)?(?:-SNAPSHOT)?"
 
 
 class CassandraImageError(ValueError):
@@ -81,21 +83,27 @@ def runtime_for(version: str) -> Runtime:
 
 
 def version_from_names(names: Iterable[str]) -> str:
-    """A binary tarball's release, from its lib/apache-cassandra-X.Y.Z.jar or top folder."""
+    """A binary tarball's release, from its lib/apache-cassandra-<release>.jar or top folder.
+
+    The release is matched whole, so a pre-release keeps its suffix (the image
+    label, and so every run, names 4.0-rc1, not 4.0) and a source tarball's
+    apache-cassandra-X.Y.Z-src/ is not taken for a binary one.
+    """
     top = None
     has_launcher = False
     for name in names:
-        jar = re.search(r"(?:^|/)lib/apache-cassandra-(\d+\.\d+\.\d+[^/]*)\.jar$", name)
+        jar = re.search(rf"(?:^|/)lib/apache-cassandra-({RELEASE})\.jar$", name)
         if jar:
             return jar[1]
-        folder = re.match(r"apache-cassandra-(\d+\.\d+\.\d+[^/]*?)(?:-bin)?/", name)
+        folder = re.match(rf"apache-cassandra-({RELEASE})(?:-bin)?/", name)
         top = top or (folder[1] if folder else None)
         has_launcher = has_launcher or name.endswith("/bin/cassandra")
     if top and has_launcher:
         return top
     raise CassandraImageError(
-        "not an Apache Cassandra binary tarball: no lib/apache-cassandra-X.Y.Z.jar and no "
-        "apache-cassandra-X.Y.Z/bin/cassandra inside (a source tarball will not do)"
+        "not an Apache Cassandra binary tarball: no lib/apache-cassandra-<release>.jar and no "
+        "apache-cassandra-<release>/bin/cassandra inside, for a release like 4.1.5 or 4.0-rc1 "
+        "(a source tarball will not do)"
     )
 
 
@@ -142,7 +150,7 @@ def prepare_tarball(tarball: Path, context: Path) -> None:
         archive.extractall(unpacked, filter="data")
     tops = list(unpacked.iterdir())
     if len(tops) != 1:
-        raise CassandraImageError(f"{tarball} should hold one folder, apache-cassandra-X.Y.Z/")
+        raise CassandraImageError(f"{tarball} should hold one folder, apache-cassandra-{version}/")
     tops[0].rename(context / "server")
     unpacked.rmdir()
     (context / "java.env").write_text(

@@ -31,6 +31,7 @@ class Etcd(System):
     client_port = 2379
     ready_timeout = 60.0
     defaults: ClassVar[dict[str, Any]] = {"election_timeout_ms": 1000, "heartbeat_interval_ms": 100}
+    detection = "leader"
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         super().__init__(settings)
@@ -118,7 +119,14 @@ class EtcdClient(Client):
         return [int(value) for value, _ in next(self._drivers).get_prefix(f"s/{key}/")]
 
     def definitely_failed(self, error: Exception) -> bool:
-        """Only a refused connection proves the request never reached etcd."""
-        return isinstance(error, etcd3gw.exceptions.ConnectionFailedError) and (
-            "Connection refused" in str(error)
+        """Only a refused connection proves the request never reached etcd.
+
+        etcd3gw raises ConnectionFailedError with an empty message (the text is in
+        `detail_text`), and raises it for an HTTP 503 too (etcd's "no leader" or "request
+        timed out": unknown), so the refusal is looked for in what it was raised from
+        (requests, urllib3, ConnectionRefusedError). Each call is one HTTP request, never
+        retried, so a refusal there is this request's.
+        """
+        return isinstance(error, etcd3gw.exceptions.ConnectionFailedError) and self._refused(
+            error
         )

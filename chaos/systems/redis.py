@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import redis
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
+from redis.crc import key_slot
 from redis.retry import Retry
 
 from chaos import engine
@@ -39,6 +40,11 @@ class Redis(System):
     client_port = 6379
     ready_timeout = 90.0
     defaults: ClassVar[dict[str, Any]] = {"cluster_node_timeout_ms": 5000}
+    sharded = True
+
+    def shard_names(self, keys: Sequence[str]) -> dict[str, str]:
+        """Each workload key's hash slot, as `RedisClient` names the key."""
+        return {key: f"slot {key_slot(RedisClient.key_name(key).encode())}" for key in keys}
 
     def compose_env(self) -> dict[str, str]:
         return {"REDIS_CLUSTER_NODE_TIMEOUT": str(self.settings["cluster_node_timeout_ms"])}
@@ -198,22 +204,27 @@ class RedisClient(Client):
     def __init__(self, driver: RedisCluster) -> None:
         self.redis = driver
 
+    @staticmethod
+    def key_name(key: str) -> str:
+        """The Redis key of a workload key: registers `r:k0`, unique-value sets `s:s0`."""
+        return f"s:{key}" if key.startswith("s") else f"r:{key}"
+
     def read(self, key: str) -> int | None:
-        value = self.redis.get(f"r:{key}")
+        value = self.redis.get(self.key_name(key))
         return None if value is None else int(value)
 
     def write(self, key: str, value: int) -> None:
-        self.redis.set(f"r:{key}", value)
+        self.redis.set(self.key_name(key), value)
 
     def cas(self, key: str, expected: int | None, new: int) -> bool:
         old = "" if expected is None else str(expected)
-        return self.redis.eval(CAS_SCRIPT, 1, f"r:{key}", old, new) == 1
+        return self.redis.eval(CAS_SCRIPT, 1, self.key_name(key), old, new) == 1
 
     def add(self, key: str, value: int) -> None:
-        self.redis.sadd(f"s:{key}", value)
+        self.redis.sadd(self.key_name(key), value)
 
     def read_all(self, key: str) -> list[int]:
-        return sorted(int(value) for value in self.redis.smembers(f"s:{key}"))
+        return sorted(int(value) for value in self.redis.smembers(self.key_name(key)))
 
     def definitely_failed(self, error: Exception) -> bool:
         """Refusals before execution: CLUSTERDOWN, a read-only replica, a refused connection."""

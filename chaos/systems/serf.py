@@ -97,3 +97,10 @@ class SerfMembershipClient(Client):
 
     def read(self, key: str) -> int | None:
         return sum(status == "alive" for status in self._view().values())
+
+    def definitely_failed(self, error: Exception) -> bool:
+        """A refused connection: every read connects afresh, and serfclient raises its
+        SerfConnectionError from the refusal before sending anything. A reset once
+        connected (Docker's port proxy accepts for a killed agent until the port is
+        removed) or a timeout (SerfTimeout) leaves the outcome unknown."""
+        return self._refused(error)

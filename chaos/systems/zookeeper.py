@@ -85,13 +85,21 @@ class ZooKeeperClient(Client):
                 self._await(lambda: self.kazoo.set_async(path, data))
 
     def cas(self, key: str, expected: int | None, new: int) -> bool:
-        """A versioned set: it succeeds only if nothing changed since the read."""
+        """`sync()`, read, then a set conditional on the version read.
+
+        The sync makes the read see every write committed before the cas was
+        invoked, so a refusal is a real answer: the register held another
+        value. Without it a follower refuses from its own possibly stale copy,
+        which proves nothing (it did so in runs before this was fixed).
+        """
         path, data = f"/chaoslab/r/{key}", str(new).encode()
         try:
             if expected is None:
                 self._await(lambda: self.kazoo.create_async(path, data))
                 return True
-            current, stat = self._await(lambda: self.kazoo.get_async(path))
+            current, stat = self._await(
+                lambda: self.kazoo.sync_async(path), lambda: self.kazoo.get_async(path)
+            )
             if int(current) != expected:
                 return False
             self._await(lambda: self.kazoo.set_async(path, data, version=stat.version))
@@ -126,6 +134,9 @@ class ZooKeeper(System):
     client_port = 2181
     ready_timeout = 120.0
     defaults: ClassVar[dict[str, Any]] = {"tick_time_ms": 2000, "init_limit": 5, "sync_limit": 2}
+    detection = "leader"
+    # Runs before the cas synced first refused from a follower's own, possibly stale, copy.
+    legacy_refusals_are_service = False
 
     def compose_env(self) -> dict[str, str]:
         return {
@@ -153,6 +164,8 @@ class ZooKeeper(System):
             "session_timeout_s": SESSION_TIMEOUT,
             "connection_retry": "kazoo default (unbounded, exponential back-off)",
             "reads": "sync() then get: linearizable",
+            "cas": "sync(), get, then a set conditional on the version read: a refusal is a "
+            "real answer",
         }
 
     def readiness(self, cluster: Cluster) -> str | None:

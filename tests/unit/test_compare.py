@@ -63,31 +63,33 @@ NS = 1_000_000_000
 
 
 def _fault(fault_id: int, values: tuple[Any, ...]) -> dict[str, Any]:
+    """One fault of metrics.json (schema 2) with the given figures."""
     detect, outage, recover, after_heal = values
     effective = detect != "ineffective"
     start = (5 + 20 * fault_id) * NS
-    cluster_outage = None
-    if outage is not None:
-        end = None if outage == "never" else start + int(outage * NS)
-        duration = None if end is None else outage
-        cluster_outage = {"process": None, "start_ns": start, "end_ns": end, "duration_s": duration}
+    unavailable = 0.0 if outage is None else None if outage == "never" else outage
     return {
         "fault": {
             "fault_id": fault_id,
             "kind": "kill",
             "targets": ["n1"],
-            "start_ns": start,
-            "heal_ns": start + 10 * NS,
-            "effective": effective,
+            "requested_ns": start,
+            "effective_ns": start + NS // 100 if effective else None,
+            "heal_requested_ns": start + 10 * NS,
+            "healed_ns": start + 10 * NS,
             "scope_start_ns": 0,
             "scope_end_ns": start + 20 * NS,
+            "downed": ["n1"],
+            "heal_issued_recorded": True,
             "detail": {},
         },
-        "client_outages": [],
-        "cluster_outage": cluster_outage,
+        "availability": {"shards": [], "blackouts": [], "clients": [], "node_downtime": []},
+        "detection": {"rule": "new leader", "observable": True, "first_s": detect},
         "time_to_detect_s": detect if effective else 99.0,
-        "time_to_recover_s": recover,
-        "time_to_recover_after_heal_s": after_heal,
+        "unavailability_s": unavailable,
+        "blackout_s": unavailable,
+        "throughput_recovered_s": recover,
+        "recovery_after_heal_s": after_heal,
         "phases": [],
     }
 
@@ -124,6 +126,7 @@ def write_run(
         "repeats": 3,
     }
     metrics = {
+        "schema_version": 2,
         "operations": 1000,
         "success_rate": 0.9,
         "recovery": {
@@ -191,7 +194,7 @@ def test_statistics_match_hand_computed_values(runs: list[Path], tmp_path: Path)
     # A fault with no cluster outage counts as 0 s unavailable.
     assert etcd["unavailability_s"]["values"] == [0.0, 2.0, 2.5]
     assert etcd["unavailability_s"]["median"] == 2.0
-    assert etcd["time_to_recover_after_heal_s"]["median"] == 0.3
+    assert etcd["recovery_after_heal_s"]["median"] == 0.3
 
 
 def test_worst_fault_of_a_run_counts_and_a_fault_that_never_took_effect_does_not(
@@ -200,12 +203,12 @@ def test_worst_fault_of_a_run_counts_and_a_fault_that_never_took_effect_does_not
     data, _ = _compare(runs, tmp_path / "out")
     redis = _series(data, "redis")["measures"]
     assert redis["time_to_detect_s"]["values"] == [3.6, 4.0, 4.4]
-    assert redis["time_to_recover_s"]["max"] == 9.0
+    assert redis["throughput_recovered_s"]["max"] == 9.0
 
 
 def test_a_recovery_that_never_happened_ranks_last(runs: list[Path], tmp_path: Path) -> None:
     data, _ = _compare(runs, tmp_path / "out")
-    after_heal = _series(data, "redis")["measures"]["time_to_recover_after_heal_s"]
+    after_heal = _series(data, "redis")["measures"]["recovery_after_heal_s"]
     assert after_heal["values"] == [0.1, 0.2, "never"]
     assert after_heal["never"] == 1
     assert (after_heal["median"], after_heal["p95"], after_heal["max"]) == (0.2, "never", "never")

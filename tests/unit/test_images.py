@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-from chaos import images
+from chaos import cli, engine, images
 
 
 @pytest.fixture
@@ -43,3 +48,76 @@ def test_every_image_has_a_dockerfile_with_a_base_argument() -> None:
 def test_unknown_image_names_the_known_ones() -> None:
     with pytest.raises(images.ImageError, match="expected one of: etcd"):
         images.build_all(["cassandra9"], upstream_base=True, progress=print)
+
+
+class FakeDocker:
+    """Builds that only record their tag and labels: no test here reaches Docker."""
+
+    def __init__(self) -> None:
+        self.api = self
+        self.labels: dict[str, dict[str, str]] = {}
+
+    def build(self, tag: str, labels: dict[str, str], **_: Any) -> Iterator[dict[str, str]]:
+        self.labels[tag] = labels
+        return iter([{"stream": f"Successfully tagged {tag}\n"}])
+
+    def recipe(self, tag: str) -> str | None:
+        return self.labels.get(tag, {}).get(images.LABEL_RECIPE)
+
+
+@pytest.fixture
+def docker(monkeypatch: pytest.MonkeyPatch) -> FakeDocker:
+    fake = FakeDocker()
+    monkeypatch.setattr(engine, "client", lambda: fake)
+    monkeypatch.setattr(images, "_label", fake.recipe)
+    monkeypatch.setattr(images, "build_base", lambda progress: pytest.fail("base built"))
+    return fake
+
+
+def test_build_all_tells_built_images_from_current_ones(
+    recipe: images.Image, docker: FakeDocker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (recipe.recipe_dir.parent / "other").mkdir()
+    (recipe.recipe_dir.parent / "other" / "Dockerfile").write_text("ARG BASE\nFROM ${BASE}\n")
+    monkeypatch.setattr(images, "IMAGES", {"demo": recipe, "other": images.Image("other")})
+    first = images.build_all([], upstream_base=True, progress=lambda _: None)
+    assert first == images.Builds(built=("chaoslab/demo:local", "chaoslab/other:local"))
+    (recipe.recipe_dir / "entrypoint.sh").write_text("#!/bin/sh\n")
+    second = images.build_all([], upstream_base=True, progress=lambda _: None)
+    assert second == images.Builds(
+        built=("chaoslab/demo:local",), current=("chaoslab/other:local",)
+    )
+    (recipe.recipe_dir.parent / "other" / "entrypoint.sh").write_text("#!/bin/sh\n")
+    twice = images.build_all(["other", "other"], upstream_base=True, progress=lambda _: None)
+    assert twice == images.Builds(built=("chaoslab/other:local",))
+
+
+def fake_tarball(path: Path, release: str) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        for name in ("bin/cassandra", f"lib/apache-cassandra-{release}.jar", "conf/cassandra.yaml"):
+            info = tarfile.TarInfo(f"apache-cassandra-{release}/{name}")
+            archive.addfile(info, io.BytesIO(b""))
+    return path
+
+
+def test_a_tarball_image_built_before_is_reported_current_not_built(
+    tmp_path: Path, docker: FakeDocker
+) -> None:
+    tarball = fake_tarball(tmp_path / "apache-cassandra-5.0-rc1-bin.tar.gz", "5.0-rc1")
+    tag = "chaoslab/cassandra:tarball"
+    first = images.build_cassandra_tarball(tarball, upstream_base=True, progress=lambda _: None)
+    assert first == images.Builds(built=(tag,))
+    assert docker.labels[tag][images.LABEL_SERVER_VERSION] == "5.0-rc1"
+    again = images.build_cassandra_tarball(tarball, upstream_base=True, progress=lambda _: None)
+    assert again == images.Builds(current=(tag,))
+
+
+def test_images_build_prints_built_and_current_images_apart(
+    tmp_path: Path, docker: FakeDocker
+) -> None:
+    tarball = fake_tarball(tmp_path / "c.tar.gz", "4.0-rc1")
+    command = ["images", "build", "--upstream-base", "--cassandra-tarball", str(tarball)]
+    first, again = (CliRunner().invoke(cli.app, command).output for _ in range(2))
+    assert first.splitlines()[-1] == "built: chaoslab/cassandra:tarball"
+    assert again.splitlines()[-1] == "current: chaoslab/cassandra:tarball"
+    assert "built:" not in again
