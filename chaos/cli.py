@@ -240,8 +240,12 @@ def run(
     image_source: Annotated[
         str | None, typer.Option(help="local, official or tarball (default: the file's).")
     ] = None,
+    reports: Annotated[
+        Path, typer.Option(help="Where run folders and the runs index go.")
+    ] = REPORTS,
 ) -> None:
-    """Run experiments. Exit 0: every SLO held; 1: an SLO failed; 2: a run itself failed."""
+    """Run experiments. Exit 0: every SLO held; 1: an SLO failed or the cluster was unhealthy;
+    2: a run itself failed; 130/143: interrupted by SIGINT/SIGTERM (after cleaning up)."""
     try:
         if image_source is not None and image_source not in images.IMAGE_SOURCES:
             raise ValueError(f"--image-source: expected one of {images.IMAGE_SOURCES}")
@@ -259,6 +263,7 @@ def run(
                     image_source=image_source,  # type: ignore[arg-type]
                     seed=seed,
                     keep=keep,
+                    reports=reports,
                 ).execute()
                 write_run_report(outcome.run_dir)
                 _print_outcome(outcome)

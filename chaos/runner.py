@@ -37,7 +37,7 @@ from chaos.observer import Observer
 from chaos.systems import NotReady, make_system
 from chaos.workload import Workload, WorkloadSpec, workload_keys
 
-REPORTS = images.ROOT / "reports"
+REPORTS = Path("reports")  # relative to where the suite is run, as `git` or `pytest` work
 Status = Literal["held", "slo-failed", "unhealthy", "error", "interrupted"]
 EXIT_CODES: dict[Status, int] = {
     "held": 0,

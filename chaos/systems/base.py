@@ -200,6 +200,18 @@ class System(ABC):
         """The product version that ran, as the system reports it."""
         return "unknown"
 
+    def _silent_node(self, cluster: Cluster) -> str | None:
+        """The first node that cannot give its own view, named, so that "not ready" and
+        "not whole" say which node it is."""
+        for node in cluster.names:
+            try:
+                self.observe_node(cluster, node, time.monotonic_ns, timeout=1.0)
+            except Exception as exc:
+                return f"{node} does not answer ({type(exc).__name__}: {exc})".replace(
+                    ": )", ")"
+                )
+        return None
+
     def wait_ready(self, cluster: Cluster, timeout: float | None = None) -> float:
         """Poll readiness until it holds; returns seconds waited. Never a bare sleep."""
         started = time.monotonic()
@@ -207,7 +219,7 @@ class System(ABC):
         reason = "not checked yet"
         while time.monotonic() < deadline:
             try:
-                reason = self.readiness(cluster)
+                reason = self._silent_node(cluster) or self.readiness(cluster)
             except Exception as exc:  # a node still starting refuses or times out
                 reason = f"{type(exc).__name__}: {exc}"
             if reason is None:

@@ -127,6 +127,4 @@ class EtcdClient(Client):
         (requests, urllib3, ConnectionRefusedError). Each call is one HTTP request, never
         retried, so a refusal there is this request's.
         """
-        return isinstance(error, etcd3gw.exceptions.ConnectionFailedError) and self._refused(
-            error
-        )
+        return isinstance(error, etcd3gw.exceptions.ConnectionFailedError) and self._refused(error)

@@ -278,7 +278,7 @@ def test_file_defaults_apply_without_options(
             "repeat": 0,
             "image_source": None,
             "seed": None,
-            "reports": pytest_plugin.REPORTS,
+            "reports": pytester.path / pytest_plugin.REPORTS,  # reports/ where pytest runs
         }
     ]
 
