@@ -28,14 +28,14 @@ from chaos.checks.measure import measure
 from chaos.checks.slo import Verdict, evaluate
 from chaos.container_events import ContainerWatch
 from chaos.display import LiveDisplay, RunStatus
-from chaos.experiment import Experiment, FaultWindow
+from chaos.experiment import Experiment
 from chaos.faults import FaultError, Nemesis
 from chaos.history import Clock, History, HistoryWriter, load_history
 from chaos.images import ImageSource
 from chaos.interrupts import Terminated, signals_raise
 from chaos.observer import Observer
 from chaos.systems import NotReady, make_system
-from chaos.workload import Workload, WorkloadSpec, workload_keys
+from chaos.workload import Workload, workload_keys
 
 REPORTS = Path("reports")  # relative to where the suite is run, as `git` or `pytest` work
 Status = Literal["held", "slo-failed", "unhealthy", "error", "interrupted"]
@@ -96,28 +96,6 @@ class Outcome:
     error: str | None = None
 
 
-def nemesis_spec(window: FaultWindow) -> dict[str, Any]:
-    """The experiment's fault, in the nemesis' terms (shapes are partition kinds there)."""
-    fault = window.fault
-    data = fault.model_dump(exclude={"at", "duration", "repeat", "random"}, exclude_none=True)
-    kind = data.pop("kind")
-    if kind in ("isolate", "majority-minority", "bridge"):
-        target = data.pop("target")
-        place = {"isolate": "target", "majority-minority": "minority", "bridge": "bridge"}[kind]
-        return {"kind": "partition", "shape": kind, place: target, **data}
-    if kind == "partition":
-        return {"kind": "partition", "shape": "groups", **data}
-    if kind == "one-way":
-        return {
-            "kind": "partition",
-            "shape": "one-way",
-            "from": data.pop("source"),
-            "to": data.pop("destination"),
-            **data,
-        }
-    return {"kind": kind, **data}
-
-
 def write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
 
@@ -161,14 +139,7 @@ class Run:
         if experiment.workload.consistency is not None:  # the client's consistency level
             settings["consistency"] = experiment.workload.consistency
         self.system = make_system(experiment.system, settings)
-        self.spec = WorkloadSpec(
-            kind=experiment.workload.kind,
-            clients=experiment.workload.clients,
-            binding=experiment.workload.binding,
-            rate=experiment.workload.rate,
-            timeout=experiment.workload.timeout,
-            keys=experiment.workload.keys or 3,
-        )
+        self.spec = experiment.workload
         self.run_id = cluster.new_run_id(experiment.system)
         self.run_dir = reports / self.run_id
         self.status = RunStatus(experiment.title, experiment.system)
@@ -339,7 +310,7 @@ class Run:
             name = f"{window.fault.kind}#{window.index}"
             if is_injection:
                 self.status.phase = f"fault: {window.fault.kind}"
-                fault_ids[id(window)] = nemesis.inject(nemesis_spec(window))
+                fault_ids[id(window)] = nemesis.inject(window.fault)
                 self.status.active_faults.append(name)
                 self.status.note(f"injected {name}")
             else:

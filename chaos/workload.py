@@ -18,8 +18,11 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
+from pydantic import model_validator
+
+from chaos.fields import Bounded, Strict, invalid, problem, reject
 from chaos.history import HistoryWriter, Op, served
 
 if TYPE_CHECKING:
@@ -34,7 +37,7 @@ MEMBERS_KEY = "members"
 def set_keys(spec: WorkloadSpec) -> list[str]:
     """The unique-value sets: several, so a sharded store (Redis Cluster, Cassandra)
     spreads them over its shards and every fault hits some of them."""
-    return [f"s{index}" for index in range(spec.keys)]
+    return [f"s{index}" for index in range(spec.key_count)]
 
 
 def workload_keys(spec: WorkloadSpec) -> list[str]:
@@ -43,19 +46,49 @@ def workload_keys(spec: WorkloadSpec) -> list[str]:
         return set_keys(spec)
     if spec.kind == "membership":
         return [MEMBERS_KEY]
-    return [f"k{index}" for index in range(spec.keys)]
+    return [f"k{index}" for index in range(spec.key_count)]
 
 
-@dataclass(frozen=True)
-class WorkloadSpec:
-    """What to run: the operation mix, how many clients, how fast, how patient."""
+MAX_CLIENTS = 10_000
+MAX_RATE = 100_000.0  # operations per second: beyond what one Python process can issue
+MAX_KEYS = 1_000
+DEFAULT_KEYS = 3
 
-    kind: WorkloadKind = "register"
-    clients: int = 5
+
+class WorkloadSpec(Strict):
+    """What to run: the operation mix, how many clients, how fast, how patient.
+
+    `keys` is how many registers (register) or unique-value sets
+    (unique-writes) the operations spread over; `consistency` is the client's
+    level where the system lets it choose (Cassandra).
+    """
+
+    kind: WorkloadKind
+    clients: Annotated[int, Bounded("integer", ge=1, le=MAX_CLIENTS)] = 5
     binding: Binding = "per-node"
-    rate: float = 100.0
-    timeout: float = 0.5
-    keys: int = 3
+    rate: Annotated[float, Bounded("number", gt=0, le=MAX_RATE)] = 100.0
+    timeout: Annotated[float, Bounded("duration", gt=0, le=60)] = 0.5
+    keys: Annotated[int, Bounded("integer", ge=1, le=MAX_KEYS)] | None = None
+    consistency: Literal["ONE", "QUORUM", "ALL"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_keys(cls, data: Any) -> Any:
+        """Three keys for the workloads that have keys, filled in so a run records them."""
+        if isinstance(data, dict) and data.get("kind") != "membership" and "keys" not in data:
+            return {**data, "keys": DEFAULT_KEYS}
+        return data
+
+    @model_validator(mode="after")
+    def _keys_where_they_mean_something(self) -> Self:
+        if self.kind == "membership" and self.keys is not None:
+            message = "the membership workload reads the member list: it has no keys"
+            reject("WorkloadSpec", [problem(("keys",), invalid(message), self.keys)])
+        return self
+
+    @property
+    def key_count(self) -> int:
+        return self.keys or 1
 
 
 @dataclass(frozen=True)
@@ -83,11 +116,11 @@ class OperationGenerator:
     def next(self, process: int) -> Invocation:
         with self._lock:
             if self.spec.kind == "unique-writes":
-                key = f"s{self.random.randrange(self.spec.keys)}"
+                key = f"s{self.random.randrange(self.spec.key_count)}"
                 return Invocation("add", key, next(self.values))
             if self.spec.kind == "membership":
                 return Invocation("read", MEMBERS_KEY, None)
-            key = f"k{self.random.randrange(self.spec.keys)}"
+            key = f"k{self.random.randrange(self.spec.key_count)}"
             draw = self.random.random()
             if draw < 0.5:
                 return Invocation("read", key, None)

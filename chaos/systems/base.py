@@ -105,6 +105,7 @@ class System(ABC):
     client_port: ClassVar[int]
     ready_timeout: ClassVar[float] = 90.0
     defaults: ClassVar[dict[str, Any]] = {}
+    default_nodes: ClassVar[int] = 3
     # How the system's own view shows a fault: a new leader, or peers marking a node
     # down (see chaos.checks.detection).
     detection: ClassVar[Literal["leader", "membership"]] = "membership"
@@ -123,6 +124,11 @@ class System(ABC):
                 f"expected any of {sorted(self.defaults)}"
             )
         self.settings = {**self.defaults, **(settings or {})}
+
+    @classmethod
+    def node_names(cls) -> tuple[str, ...]:
+        """The nodes a cluster of this system has: n1, n2..."""
+        return tuple(f"n{index}" for index in range(1, cls.default_nodes + 1))
 
     @property
     def compose_file(self) -> str:

@@ -40,6 +40,7 @@ class Redis(System):
     client_port = 6379
     ready_timeout = 90.0
     defaults: ClassVar[dict[str, Any]] = {"cluster_node_timeout_ms": 5000}
+    default_nodes = 6  # three masters with one replica each
     sharded = True
 
     def shard_names(self, keys: Sequence[str]) -> dict[str, str]:
