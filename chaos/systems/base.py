@@ -213,9 +213,8 @@ class System(ABC):
             try:
                 self.observe_node(cluster, node, time.monotonic_ns, timeout=1.0)
             except Exception as exc:
-                return f"{node} does not answer ({type(exc).__name__}: {exc})".replace(
-                    ": )", ")"
-                )
+                why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                return f"{node} does not answer ({why})"
         return None
 
     def wait_ready(self, cluster: Cluster, timeout: float | None = None) -> float:

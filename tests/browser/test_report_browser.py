@@ -38,7 +38,12 @@ pytestmark = [
 
 # The synthetic run of the unit tests, so both suites check the same run.
 sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))
-from test_report import build_run  # noqa: E402
+from test_report import build_run, recorded_run  # noqa: E402
+
+EVERY_CHART_DRAWN = (
+    "[...document.querySelectorAll('div.plot')].every(d => d._fullLayout"
+    " && d.querySelector('.main-svg'))"
+)
 
 
 @pytest.fixture(scope="module")
@@ -65,14 +70,25 @@ def test_run_report_renders_every_chart_without_errors(browser: Any, tmp_path: P
     page, errors = _open(browser, report)
     plots = page.locator("div.plot")
     assert plots.count() == 3
-    page.wait_for_function(
-        "[...document.querySelectorAll('div.plot')].every(d => d._fullLayout"
-        " && d.querySelector('.main-svg'))",
-        timeout=10_000,
-    )
+    page.wait_for_function(EVERY_CHART_DRAWN, timeout=10_000)
     assert errors == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "run-report.png", full_page=True)
+    page.close()
+
+
+def test_recorded_run_report_draws_its_marks_without_errors(browser: Any, tmp_path: Path) -> None:
+    report = write_run_report(recorded_run("redis-master-kill", tmp_path / "reports"))
+    page, errors = _open(browser, report)
+    assert page.locator("div.plot").count() == 3
+    page.wait_for_function(EVERY_CHART_DRAWN, timeout=10_000)
+    timeline = page.locator("#plot-timeline")
+    for label in ("blackout 1.05 s", "shard s2 unavailable 5.38 s", "detected by n3 +4.36 s"):
+        assert timeline.locator(".annotation-text", has_text=label).count() == 1, label
+    assert errors == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "recorded-redis-master-kill.png", full_page=True)
+    timeline.screenshot(path=SCREENSHOTS / "recorded-redis-master-kill-timeline.png")
     page.close()
 
 

@@ -474,11 +474,12 @@ def test_measured_convictions_after_a_sigkill_fall_in_the_band(phi: float, measu
         (WriteTimeout("timed out", write_type=0), False),
         (ReadTimeout("timed out", data_retrieved=False), False),
         (OperationTimedOut("client deadline"), False),
-        (NoHostAvailable("none", {}), False),
+        # No host could take it: with no retries the driver sent nothing (a killed node).
+        (NoHostAvailable("none", {}), True),
         (ConnectionRefusedError("refused"), False),
     ],
 )
-def test_only_a_coordinators_refusal_is_a_definite_failure(
+def test_only_refusals_before_anything_was_sent_are_definite_failures(
     error: Exception, definite: bool
 ) -> None:
     assert CassandraClient.definitely_failed(error) is definite

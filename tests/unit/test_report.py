@@ -1,16 +1,34 @@
-"""HTML reports rendered from a synthetic run directory, with no Docker and no network."""
+"""HTML reports rendered from run directories, with no Docker and no network.
+
+The synthetic run kills the leader n1 of a two-client etcd run at 1.0 s: client 0 (on
+n1) times out until the heal at 2.0 s, client 1 (on n2) is refused once at 1.1 s, so
+nothing is served from 1.0 s to 1.305 s (a whole-cluster blackout); n2 leads from 1.4 s
+(detection); a cas at 2.5 s is refused, the register holding another value.
+"""
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
+import shutil
+from html import escape
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from chaos.experiment import load_experiment
-from chaos.history import Clock, FaultEvent, HistoryWriter, Observation, Op, load_history
-from chaos.report import write_index, write_run_report
+from chaos.history import (
+    Clock,
+    ExternalEvent,
+    FaultEvent,
+    HistoryWriter,
+    Observation,
+    Op,
+    load_history,
+)
+from chaos.report import RECOVERY_HEADERS, write_index, write_run_report
 from chaos.runner import judge_run
 
 EXPERIMENT = """\
@@ -36,25 +54,34 @@ faults:
 settle: 1.0
 expect:
   max_unavailability: 10.0
+  max_blackout: 0.1
   lost_writes: 0
   linearizable: true
 """
 MS = 1_000_000
+REFUSED_CAS_MS = 2500
+RECORDED = Path(__file__).parents[1] / "fixtures" / "recorded-runs"
 
 
 def _ops() -> list[Op]:
-    """Two clients writing then reading key k every 100 ms; client 1 times out in the fault."""
+    """Two clients writing then reading key k every 100 ms, client p on node n(p+1)."""
     ops: list[Op] = []
     for n, start in enumerate(range(0, 3000, 100)):
         process = n % 2
-        in_fault = 1000 <= start < 2000 and process == 1
+        node = f"n{process + 1}"
         f, value = ("write", n) if n % 4 < 2 else ("read", None)
-        ops.append(Op("invoke", n, process, f, "k", value, start * MS, f"n{process + 1}"))
-        if in_fault:
-            ops.append(Op("info", n, process, f, "k", value, (start + 500) * MS, "n2", "timeout"))
+        if start == REFUSED_CAS_MS:
+            f, value = "cas", [999, 1000]
+        ops.append(Op("invoke", n, process, f, "k", value, start * MS, node))
+        if process == 0 and 1000 <= start < 2000:  # its node is down until the heal
+            ops.append(Op("info", n, process, f, "k", value, (start + 500) * MS, node, "timeout"))
+        elif process == 1 and 1000 <= start < 1300:  # no leader yet
+            ops.append(Op("fail", n, process, f, "k", value, (start + 5) * MS, node, "Unavailable"))
+        elif f == "cas":  # the register holds another value: refused, a real answer
+            ops.append(Op("fail", n, process, f, "k", value, (start + 5) * MS, node))
         else:
             done_value = value if f == "write" else _last_write(ops)
-            ops.append(Op("ok", n, process, f, "k", done_value, (start + 5) * MS, "n1"))
+            ops.append(Op("ok", n, process, f, "k", done_value, (start + 5) * MS, node))
     return ops
 
 
@@ -63,42 +90,117 @@ def _last_write(ops: list[Op]) -> int | None:
     return writes[-1] if writes else None
 
 
-def build_run(reports: Path) -> Path:
+def _observations() -> list[Observation]:
+    """n2 sees n1 lead, then n1 down from 1.1 s and itself leading from 1.4 s; n1 answers
+    before the fault and again after the heal."""
+    seen = []
+    for time_ms in range(0, 3000, 100):
+        down = 1100 <= time_ms < 2000
+        leader = "n2" if time_ms >= 1400 else None if time_ms >= 1000 else "n1"
+        role = "leader" if leader == "n2" else "follower" if leader else "candidate"
+        members = {"n1": "down" if down else "up", "n2": "up"}
+        seen.append(Observation(time_ms * MS, "n2", role, leader, members))
+        if time_ms < 1000 or time_ms >= 2200:
+            role = "leader" if time_ms < 1000 else "follower"
+            seen.append(Observation(time_ms * MS, "n1", role, leader, {"n1": "up", "n2": "up"}))
+    return seen
+
+
+def build_run(
+    reports: Path,
+    *,
+    run_facts: dict[str, Any] | None = None,
+    externals: tuple[ExternalEvent, ...] = (),
+) -> Path:
     """A judged run directory under `reports`, as the runner would leave it (minus the report)."""
     run_dir = reports / "etcd-20261124T000000-abcdef"
     run_dir.mkdir(parents=True)
     (run_dir / "experiment.yaml").write_text(EXPERIMENT, encoding="utf-8")
-    (run_dir / "run.json").write_text(
-        json.dumps(
-            {
-                "run_id": run_dir.name,
-                "title": "etcd: <leader> crash & recovery",
-                "system": "etcd",
-                "family": "consensus",
-                "protocol": "Raft",
-                "version": "3.4.99-test",
-                "images": {"etcd": "chaoslab/etcd:local"},
-                "settings": {"election_timeout_ms": 1000},
-                "driver": {"driver": "etcd3gw"},
-                "nodes": [{"name": "n1", "ip": "10.0.0.2"}, {"name": "n2", "ip": "10.0.0.3"}],
-                "started": "2026-11-24T00:00:00+0000",
-            }
-        ),
-        encoding="utf-8",
-    )
+    facts = {
+        "run_id": run_dir.name,
+        "title": "etcd: <leader> crash & recovery",
+        "system": "etcd",
+        "family": "consensus",
+        "protocol": "Raft",
+        "version": "3.4.99-test",
+        "images": {"etcd": "chaoslab/etcd:local"},
+        "settings": {"election_timeout_ms": 1000},
+        "driver": {"driver": "etcd3gw"},
+        "rules": {"detection": "leader", "sharded": False, "refusals_are_service": True},
+        "nodes": [{"name": "n1", "ip": "10.0.0.2"}, {"name": "n2", "ip": "10.0.0.3"}],
+        "started": "2026-11-24T00:00:00+0000",
+        "status": "running",
+        **(run_facts or {}),
+    }
+    (run_dir / "run.json").write_text(json.dumps(facts), encoding="utf-8")
     writer = HistoryWriter(run_dir / "history.jsonl", Clock(), {"run_id": run_dir.name})
     for op in _ops():
         writer.write(op)
-    for time_ms, stage in ((1000, "requested"), (1010, "effective"), (2000, "healed")):
-        writer.write(FaultEvent(time_ms * MS, 1, "kill", stage, ("n1",), "docker"))
-    for time_ms in range(0, 3000, 250):
-        leader = "n2" if time_ms >= 1500 else "n1"
-        down = {"n1": "down"} if 1000 <= time_ms < 2000 else {"n1": "up"}
-        writer.write(Observation(time_ms * MS, "n2", "follower", leader, {**down, "n2": "up"}))
+    stages = (
+        (1000, "requested"),
+        (1020, "effective"),
+        (2000, "heal-requested"),
+        (2300, "healed"),
+        (2400, "healed-verified"),
+    )
+    for time_ms, stage in stages:
+        writer.write(FaultEvent(time_ms * MS, 1, "kill", stage, ("n1",), "docker"))  # type: ignore[arg-type]
+    for observation in _observations():
+        writer.write(observation)
+    for event in externals:
+        writer.write(event)
     writer.close()
     experiment = load_experiment(run_dir / "experiment.yaml")
     judge_run(run_dir, experiment, load_history(run_dir / "history.jsonl"))
     return run_dir
+
+
+def recorded_run(name: str, reports: Path) -> Path:
+    """One of the recorded real runs, judged afresh as `chaoslab report` would."""
+    run_dir = reports / name
+    shutil.copytree(RECORDED / name, run_dir)
+    packed = run_dir / "history.jsonl.gz"
+    (run_dir / "history.jsonl").write_bytes(gzip.decompress(packed.read_bytes()))
+    packed.unlink()
+    experiment = load_experiment(run_dir / "experiment.yaml")
+    judge_run(run_dir, experiment, load_history(run_dir / "history.jsonl"))
+    return run_dir
+
+
+def figure(html: str, name: str) -> dict[str, Any]:
+    """The Plotly figure embedded in a page under `name`, as JSON."""
+    found = re.search(rf"<script type='application/json' data-figure='{name}'>(.*?)</script>", html)
+    assert found, f"no figure {name}"
+    return json.loads(found.group(1).replace("<\\/", "</"))
+
+
+def trace(fig: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return next(t for t in fig["data"] if str(t.get("name", "")).startswith(prefix))
+
+
+def recovery(html: str) -> str:
+    """The recovery section, its figures' units unbroken spaces turned back into spaces."""
+    found = html[html.index("<h2>Recovery per fault</h2>") : html.index("<h2>Safety</h2>")]
+    return found.replace("&nbsp;", " ")
+
+
+def header(html: str) -> str:
+    return html[html.index("<header") : html.index("</header>")]
+
+
+def safety_rows(html: str) -> dict[str, str]:
+    """The safety table's rows by check name (its cells' HTML)."""
+    safety = html[html.index("<h2>Safety</h2>") : html.index("<h2>Run</h2>")]
+    return dict(re.findall(r"<tr><td><span title='[^']*'>([^<]+)</span></td>(.*?)</tr>", safety))
+
+
+def page_text(html: str) -> str:
+    """The page without its scripts (Plotly's code and the figures)."""
+    return html[: html.index("<script")] if "<script" in html else html
+
+
+def metrics(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture
@@ -109,9 +211,11 @@ def run_dir(tmp_path: Path) -> Path:
 def test_run_report_shows_verdict_slos_and_version(run_dir: Path) -> None:
     html = write_run_report(run_dir).read_text(encoding="utf-8")
     verdicts = json.loads((run_dir / "verdicts.json").read_text(encoding="utf-8"))
-    assert f"badge {verdicts['status']}" in html
+    assert verdicts["status"] == "slo-failed"  # the 0.305 s blackout is over max_blackout 0.1
+    assert "badge slo-failed" in header(html)
     for verdict in verdicts["verdicts"]:
         assert verdict["slo"] in html
+    assert "max_blackout</code> measured 305 ms" in header(html)
     assert "3.4.99-test" in html
     assert "kill n1" in html
 
@@ -124,10 +228,212 @@ def test_run_report_is_self_contained(run_dir: Path) -> None:
     assert len(re.findall(r"<script type='application/json' data-figure=", html)) == 3
 
 
-def test_run_report_escapes_text_from_the_run(run_dir: Path) -> None:
+def test_run_report_escapes_text_from_the_run(tmp_path: Path) -> None:
+    external = ExternalEvent(2600 * MS, "n2", "<b>die</b>", {"exitCode": 137})
+    run_dir = build_run(tmp_path / "reports", externals=(external,))
     html = write_run_report(run_dir).read_text(encoding="utf-8")
     assert "etcd: &lt;leader&gt; crash &amp; recovery" in html
     assert "<leader>" not in html
+    assert "&lt;b&gt;die&lt;/b&gt;" in header(html)
+    assert "<b>die</b>" not in html  # neither in the page nor in a chart's label
+
+
+@pytest.mark.parametrize(
+    ("status", "label"),
+    [
+        ("held", "held"),
+        ("slo-failed", "SLO failed"),
+        ("unhealthy", "unhealthy cluster"),
+        ("error", "run error"),
+        ("interrupted", "interrupted — measured, not judged"),
+    ],
+)
+def test_each_status_has_its_own_badge(run_dir: Path, status: str, label: str) -> None:
+    verdicts = json.loads((run_dir / "verdicts.json").read_text(encoding="utf-8"))
+    (run_dir / "verdicts.json").write_text(
+        json.dumps({**verdicts, "status": status, "error": f"why {status}"}), encoding="utf-8"
+    )
+    top = header(write_run_report(run_dir).read_text(encoding="utf-8"))
+    assert f"<span class='badge {status}'>{label}</span>" in top
+    assert f"why {status}" in top
+
+
+def test_interrupted_run_shows_no_failed_slo(tmp_path: Path) -> None:
+    run_dir = build_run(tmp_path / "reports", run_facts={"status": "interrupted"})
+    verdicts = json.loads((run_dir / "verdicts.json").read_text(encoding="utf-8"))
+    assert verdicts["status"] == "interrupted"
+    assert not all(v["held"] for v in verdicts["verdicts"])  # as measured, max_blackout fails
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    assert "interrupted — measured, not judged" in header(html)
+    assert "badge failed" not in html
+    assert "badge held" not in html
+    assert "SLO failed" not in html
+    assert not re.search(r"class='?error", header(html))  # nothing in red
+    assert "measured, not judged</span>" in html
+
+
+def test_unhealthy_run_lists_its_problems_and_marks_external_events(tmp_path: Path) -> None:
+    external = ExternalEvent(2600 * MS, "n2", "die", {"exitCode": 137})
+    run_dir = build_run(tmp_path / "reports", externals=(external,))
+    verdicts = json.loads((run_dir / "verdicts.json").read_text(encoding="utf-8"))
+    assert verdicts["status"] == "unhealthy"
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    assert "badge unhealthy" in header(html)
+    for problem in verdicts["problems"]:
+        assert f"<li>{problem}</li>" in header(html)
+    timeline = figure(html, "timeline")
+    marks = [s for s in timeline["layout"]["shapes"] if s.get("name") == "external container event"]
+    assert [m["x0"] for m in marks] == [pytest.approx(2.6)]
+
+
+def test_recorded_lost_writes_not_judged_are_named_in_the_header_neutrally(
+    tmp_path: Path,
+) -> None:
+    # Redis Cluster documents that it can lose acknowledged writes: no SLO judges them.
+    run_dir = recorded_run("redis-master-isolation", tmp_path / "reports")
+    verdicts = json.loads((run_dir / "verdicts.json").read_text(encoding="utf-8"))
+    assert "lost_writes" not in {v["slo"] for v in verdicts["verdicts"]}
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    assert "<span class='badge measured'>122 acknowledged writes lost, not judged</span>" in header(
+        html
+    )
+    lost_row = safety_rows(html)["lost writes"]
+    assert "122 of" in lost_row
+    assert "measured, not judged" in lost_row and "badge held" not in lost_row
+    lost = trace(figure(html, "timeline"), "lost write")
+    assert len(lost["x"]) == 122
+
+
+def test_refused_cas_is_served_and_not_in_the_error_rate(run_dir: Path) -> None:
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    refused = trace(figure(html, "timeline"), "cas refused (served)")
+    assert refused["x"] == [pytest.approx(REFUSED_CAS_MS / 1000)]
+    throughput = figure(html, "throughput")
+    bucket = throughput["data"][0]["x"].index(pytest.approx(2.55))
+    assert trace(throughput, "cas refused (served)")["y"][bucket] == 1
+    assert trace(throughput, "error rate")["y"][bucket] == 0
+    assert trace(throughput, "error rate")["y"][11] == 100  # 1.1 s: refused, Unavailable
+
+
+def test_refusals_count_as_errors_where_the_run_says_they_prove_nothing(tmp_path: Path) -> None:
+    rules = {"detection": "leader", "sharded": False, "refusals_are_service": False}
+    run_dir = build_run(tmp_path / "reports", run_facts={"rules": rules})
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    assert "rules.refusals_are_service</code> is false" in html
+    throughput = figure(html, "throughput")
+    bucket = throughput["data"][0]["x"].index(pytest.approx(2.55))
+    assert trace(throughput, "error rate")["y"][bucket] == 100
+    assert trace(figure(html, "timeline"), "cas refused (not served")
+
+
+def test_timeline_marks_blackout_detection_worst_shard_and_the_fault(run_dir: Path) -> None:
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    layout = figure(html, "timeline")["layout"]
+    shapes = {}
+    for shape in layout["shapes"]:
+        shapes.setdefault(shape.get("name"), shape)
+    fault = shapes["fault (request → heal request)"]
+    assert (fault["x0"], fault["x1"]) == (pytest.approx(1.0), pytest.approx(2.0))
+    assert shapes["fault proven"]["x0"] == pytest.approx(1.02)
+    blackout = shapes["whole-cluster blackout"]
+    assert (blackout["x0"], blackout["x1"]) == (pytest.approx(1.0), pytest.approx(1.305))
+    assert shapes["detected (the system's own view)"]["x0"] == pytest.approx(1.4)
+    assert shapes["worst shard's longest window"]["x1"] == pytest.approx(1.305)
+    labels = [a["text"] for a in layout["annotations"]]
+    assert "detected by n2 +400 ms" in labels
+    assert "blackout 305 ms" in labels
+    assert layout["yaxis"]["ticktext"] == ["1 ms", "10 ms", "100 ms", "1 s"]  # not 2e+3
+
+
+def test_recovery_table_names_every_figure_with_its_definition(run_dir: Path) -> None:
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    for name in RECOVERY_HEADERS:
+        assert re.search(rf"<th title='[^']+'>{re.escape(escape(name))}</th>", html), name
+    table = recovery(html)
+    assert "1.00 s → +20 ms" in table  # issued → effective
+    assert "400 ms by n2" in table and "all peers 400 ms" in table
+    assert "rule: new leader" in table
+    assert "305 ms" in table and "from +0 s" in table  # the blackout
+    assert "n1: 1.00 s" in table  # node downtime, never the cluster's
+    assert "heal clock late" not in table  # heal-requested is recorded
+
+
+def test_recovery_table_says_what_was_not_seen_or_never_ended(run_dir: Path) -> None:
+    data = metrics(run_dir)
+    fault = data["recovery"]["faults"][0]
+    fault["fault"]["heal_issued_recorded"] = False  # a history from before heal-requested
+    fault["detection"].update(
+        observable=False, first_s=None, client_noticed_s=0.05, note="no leader was seen"
+    )
+    worst = fault["availability"]["worst_shard"]
+    shard = next(s for s in fault["availability"]["shards"] if s["shard"] == worst)
+    shard["longest"]["end_ns"], shard["longest"]["open_until_ns"] = None, 3_000 * MS
+    (run_dir / "metrics.json").write_text(json.dumps(data), encoding="utf-8")
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    table = recovery(html)
+    assert "not observable: no leader was seen" in table
+    assert "never served again (≥ 2.00 s)" in table
+    assert "heal clock late:<br>recorded before heal-requested" in table
+    shapes = {s.get("name") for s in figure(html, "timeline")["layout"]["shapes"]}
+    assert "the client noticed" in shapes
+    assert "detected (the system's own view)" not in shapes
+
+
+def test_safety_badges_are_held_only_where_an_slo_judged_them(run_dir: Path) -> None:
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    rows = safety_rows(html)
+    assert "badge held" in rows["lost writes"]  # lost_writes: 0 is an SLO here
+    assert "badge held" in rows["linearizability"]  # so is linearizable
+    assert "measured, not judged" in rows["stale reads"]  # no SLO: never a green "held"
+
+
+def test_old_schema_metrics_are_recomputed_from_the_history(run_dir: Path) -> None:
+    old = {
+        "operations": 30,
+        "recovery": {
+            "faults": [
+                {
+                    "fault": {"fault_id": 1, "kind": "kill", "targets": ["n1"], "start_ns": 1},
+                    "cluster_outage": {"duration_s": 0.012},
+                    "client_outages": [{"duration_s": 0.012}],
+                    "time_to_recover_s": 77.7,
+                    "time_to_recover_after_heal_s": 88.8,
+                }
+            ]
+        },
+    }
+    (run_dir / "metrics.json").write_text(json.dumps(old), encoding="utf-8")
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    assert "recomputed" in header(html)
+    assert "SLO failed, judged on old figures" in header(html)  # not a red badge
+    assert "badge failed" not in html and "badge slo-failed" not in html
+    table = recovery(html)
+    assert "whole-cluster blackouts" in table and "305 ms" in table
+    assert "77.7" not in page_text(html) and "88.8" not in page_text(html)
+    assert json.loads((run_dir / "metrics.json").read_text(encoding="utf-8")) == old  # untouched
+
+
+def test_old_schema_metrics_without_a_history_are_not_shown(run_dir: Path) -> None:
+    (run_dir / "metrics.json").write_text(json.dumps({"time_to_recover_s": 77.7}), "utf-8")
+    (run_dir / "history.jsonl").unlink()
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    assert "no history.jsonl to recompute them from" in html
+    assert "77.7" not in page_text(html)
+    assert "data-figure=" not in html
+
+
+def test_recorded_redis_kill_shows_its_blackout_and_worst_shard(tmp_path: Path) -> None:
+    run_dir = recorded_run("redis-master-kill", tmp_path / "reports")
+    fault = metrics(run_dir)["recovery"]["faults"][0]
+    assert fault["blackout_s"] == pytest.approx(1.06, abs=0.1)
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    table = recovery(html)
+    assert "1.05 s" in table and "from +4.32 s" in table  # the whole-cluster blackout
+    assert "5.38 s" in table and "shard s2" in table  # the worst shard: n1's slots
+    assert "heal clock late" in table  # recorded before heal-requested existed
+    labels = [a["text"] for a in figure(html, "timeline")["layout"]["annotations"]]
+    assert "blackout 1.05 s" in labels
+    assert "shard s2 unavailable 5.38 s" in labels
 
 
 def test_index_lists_runs_and_links_only_built_reports(run_dir: Path) -> None:
