@@ -184,12 +184,9 @@ def describe(spec: FaultSpec) -> dict[str, Any]:
     nemesis reads, so an experiment's entry gives its fault without its timing."""
     own = next(cls for cls in type(spec).__mro__ if cls.__module__ == __name__)
     fields = set(own.model_fields)
-    return spec.model_dump(mode="json", include=fields, exclude_defaults=True) | {
-        "kind": spec.kind
-    }
+    return spec.model_dump(mode="json", include=fields, exclude_defaults=True) | {"kind": spec.kind}
 
 
 def spec_kinds(types: tuple[type[FaultSpec], ...] = SPEC_TYPES) -> tuple[str, ...]:
     """Every kind the given spec types accept, in declaration order."""
     return tuple(kind for cls in types for kind in get_args(cls.model_fields["kind"].annotation))
-

@@ -64,7 +64,8 @@ def test_catalogue_file_validates_and_sits_under_its_system(path: Path) -> None:
 def test_catalogue_run_stays_short(path: Path) -> None:
     experiment = load_experiment(path)
     last_heal = max(window.end or window.start for window in experiment.schedule())
-    assert max(experiment.steady_state.duration, last_heal) + experiment.settle <= 60
+    # At most 70 s: Cassandra's crash must outlast its ~18 s conviction and its ~30 s restart.
+    assert max(experiment.steady_state.duration, last_heal) + experiment.settle <= 70
 
 
 def test_catalogue_has_the_same_names_for_every_system() -> None:
