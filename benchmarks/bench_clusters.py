@@ -12,7 +12,8 @@ import argparse
 import statistics
 import time
 
-from chaos import cluster, engine, images
+from chaos import images
+from chaos.backend.docker import cluster, engine
 from chaos.systems import SYSTEMS, make_system
 
 

@@ -19,22 +19,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from docker.errors import DockerException
-from python_on_whales.exceptions import DockerException as ComposeError
-
-from chaos import cluster, engine, images
+from chaos import images
 from chaos.artefacts import read_json, rules_of
+from chaos.backend.docker import cluster
+from chaos.backend.docker.events import ContainerWatch
 from chaos.checks.measure import measure
 from chaos.checks.slo import Verdict, evaluate
-from chaos.container_events import ContainerWatch
 from chaos.display import LiveDisplay, RunStatus
+from chaos.errors import ChaosError, RunFailed
 from chaos.experiment import Experiment
-from chaos.faults import FaultError, Nemesis
+from chaos.faults import Nemesis
+from chaos.faults.netns import TOOLBOX
 from chaos.history import Clock, History, HistoryWriter, load_history
 from chaos.images import ImageSource
 from chaos.interrupts import Terminated, signals_raise
 from chaos.observer import Observer
-from chaos.systems import NotReady, make_system
+from chaos.systems import make_system
+from chaos.systems.base import NotReady
 from chaos.workload import Workload, workload_keys
 
 REPORTS = Path("reports")  # relative to where the suite is run, as `git` or `pytest` work
@@ -49,10 +50,6 @@ EXIT_CODES: dict[Status, int] = {
 # How long the cluster may take, once the run is over, to be whole again as the
 # system sees itself (every node up and serving); longer, and the run is unhealthy.
 HEALTH_TIMEOUT_S = 60.0
-
-
-class RunFailed(RuntimeError):
-    """The run itself failed (not an SLO): it cannot be judged."""
 
 
 class RunInterrupted(BaseException):
@@ -70,20 +67,6 @@ class RunInterrupted(BaseException):
             cleanup,
         )
         super().__init__(f"interrupted by {signal_name}: {run_dir}; {cleanup}")
-
-
-# What makes a run fail without a bug in the suite: Docker or Compose missing or
-# refusing, an image that cannot be built, a cluster never ready, a fault that
-# never took effect, a steady state not met.
-RUN_ERRORS = (
-    RunFailed,
-    NotReady,
-    images.ImageError,
-    FaultError,
-    engine.EngineError,
-    ComposeError,
-    DockerException,
-)
 
 
 @dataclass
@@ -135,10 +118,9 @@ class Run:
         self.image_source: ImageSource = image_source or experiment.cluster.image_source
         self.seed = experiment.seed
         self.keep = keep
-        settings = dict(experiment.cluster.settings)
-        if experiment.workload.consistency is not None:  # the client's consistency level
-            settings["consistency"] = experiment.workload.consistency
-        self.system = make_system(experiment.system, settings)
+        self.system = make_system(
+            experiment.system, experiment.cluster.settings, nodes=experiment.nodes
+        )
         self.spec = experiment.workload
         self.run_id = cluster.new_run_id(experiment.system)
         self.run_dir = reports / self.run_id
@@ -159,7 +141,7 @@ class Run:
                 self._run(clock, writer)
                 self.status.phase = "checking"
                 display.refresh()
-        except RUN_ERRORS as error:
+        except ChaosError as error:
             return self._finish("error", [], str(error))
         except (KeyboardInterrupt, Terminated) as stop:
             writer.close()
@@ -208,6 +190,7 @@ class Run:
             "status": "running",
             "image_source": self.image_source,
             "settings": self.system.settings,
+            "node_count": self.system.node_count,
             "rules": self.system.rules(workload_keys(self.spec)),
             "seed": self.seed,
             "repeat": self.repeat,
@@ -247,7 +230,7 @@ class Run:
                     clock=clock,
                     leader_of=lambda: self.system.leader(running),
                     seed=self.seed,
-                    image=images.IMAGES["toolbox"].local_tag,
+                    image=TOOLBOX.local_tag,
                 ) as nemesis:
                     label = f"{cluster.LABEL_RUN}={self.run_id}"
                     watch = ContainerWatch(label, clock, writer.write, nemesis.acting_on).start()
@@ -322,7 +305,10 @@ class Run:
         self.record.update(
             version=self.system.version(running),
             images=running.image_refs,
-            driver=self.system.driver_settings(),
+            driver={
+                **self.system.driver_settings(),
+                **({"consistency": self.spec.consistency} if self.spec.consistency else {}),
+            },
             nodes=[vars(node) for node in running.nodes],
             up_seconds=running.up_seconds,
         )

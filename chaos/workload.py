@@ -26,7 +26,7 @@ from chaos.fields import Bounded, Strict, invalid, problem, reject
 from chaos.history import HistoryWriter, Op, served
 
 if TYPE_CHECKING:
-    from chaos.cluster import Cluster
+    from chaos.backend import ClusterView as Cluster
     from chaos.systems.base import Client, System
 
 WorkloadKind = Literal["register", "unique-writes", "membership"]
@@ -159,7 +159,10 @@ class Workload:
         names = self.cluster.names
         for process in range(self.spec.clients):
             node = names[process % len(names)] if self.spec.binding == "per-node" else None
-            self.clients.append((node, self.system.client(self.cluster, node, self.spec.timeout)))
+            client = self.system.client(
+                self.cluster, node, self.spec.timeout, self.spec.consistency
+            )
+            self.clients.append((node, client))
         self._scheduler = threading.Thread(target=self._schedule, name="scheduler", daemon=True)
         self._scheduler.start()
 
@@ -254,7 +257,9 @@ class Workload:
         """
         if self.spec.kind != "unique-writes":
             return []
-        client = self.system.client(self.cluster, None, max(self.spec.timeout, 5.0))
+        client = self.system.client(
+            self.cluster, None, max(self.spec.timeout, 5.0), self.spec.consistency
+        )
         give_up = time.monotonic() + deadline_s
         try:
             return [

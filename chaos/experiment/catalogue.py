@@ -6,16 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from chaos.errors import ExperimentError, SourceError
 from chaos.experiment.model import FAULT_KINDS, Experiment
-from chaos.experiment.source import SourceError, printable, read_text, validate
+from chaos.experiment.source import printable, read_text, validate
 
 # The catalogue in a checkout (experiments/ beside the package); an installed wheel has none.
 CATALOGUE = Path(__file__).resolve().parents[2] / "experiments"
 WHAT = "an experiment mapping"
-
-
-class ExperimentError(SourceError):
-    """An experiment file that cannot run; `lines` holds one complete message per problem."""
 
 
 def parse_experiment(text: str, source: str = "<experiment>") -> Experiment:

@@ -15,7 +15,7 @@ from random import Random
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 import yaml
-from pydantic import Field, StrictBool, field_validator, model_validator
+from pydantic import Field, StrictBool, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails
 
 from chaos.faults.spec import (
@@ -38,7 +38,7 @@ from chaos.fields import (
     PositiveDuration,
     Span,
     Strict,
-    expected,
+    again,
     invalid,
     problem,
     reject,
@@ -46,12 +46,12 @@ from chaos.fields import (
 )
 from chaos.images import ImageSource
 from chaos.systems import SYSTEMS
+from chaos.systems.base import System
 from chaos.workload import WorkloadSpec
 
 SYSTEM_NAMES: tuple[str, ...] = tuple(SYSTEMS)
-# Systems whose client chooses a consistency level per operation.
-TUNABLE_CONSISTENCY = frozenset({"cassandra"})
 MAX_REPEATS = 1000
+MAX_NODES = 64
 # SLOs about recovering from a fault: meaningless in an experiment without one.
 RECOVERY_SLOS = (
     "max_unavailability",
@@ -63,8 +63,10 @@ RECOVERY_SLOS = (
 
 
 class Cluster(Strict):
-    """Which images run, and the system's own settings (checked against its `defaults`)."""
+    """How many nodes, which images, and the system's own settings (checked against the
+    system's settings model: names, types and ranges)."""
 
+    nodes: Annotated[int, Bounded("integer", ge=1, le=MAX_NODES)] | None = None
     image_source: ImageSource = "local"
     settings: dict[str, Any] = Field(default_factory=dict)
 
@@ -265,12 +267,29 @@ class Experiment(Strict):
 
     @model_validator(mode="after")
     def _fits_system(self) -> Self:
-        """Checks that need the system or the whole file: settings, node names, consistency,
-        what its data is, faults that overlap, SLOs with nothing to judge."""
-        problems = list(self._setting_problems())
+        """Checks that need the system or the whole file: settings, size, image source,
+        workload, consistency, node names, faults that overlap, SLOs with nothing to judge."""
+        system = SYSTEMS[self.system]
+        problems = list(self._setting_problems(system))
+        nodes = self.cluster.nodes or system.default_nodes
+        size = system.size_problem(nodes, self.cluster.settings)
+        if size:
+            problems.append(problem(("cluster", "nodes"), invalid(size), nodes))
+        if self.cluster.image_source not in system.image_sources:
+            message = f"{self.system} runs from {', '.join(system.image_sources)} images"
+            problems.append(
+                problem(("cluster", "image_source"), invalid(message), self.cluster.image_source)
+            )
+        if self.workload.kind not in system.workloads:
+            message = f"{self.system} runs the {', '.join(system.workloads)} workload"
+            problems.append(problem(("workload", "kind"), invalid(message), self.workload.kind))
         consistency = self.workload.consistency
-        if consistency is not None and self.system not in TUNABLE_CONSISTENCY:
-            message = f"applies to {', '.join(sorted(TUNABLE_CONSISTENCY))} only, not {self.system}"
+        if consistency is not None and consistency not in system.consistency_levels:
+            message = (
+                f"{self.system} offers no consistency level per operation"
+                if not system.consistency_levels
+                else f"{self.system} offers {', '.join(system.consistency_levels)}"
+            )
             problems.append(problem(("workload", "consistency"), invalid(message), consistency))
         if self.workload.kind == "membership":
             for name in ("lost_writes", "linearizable", "stale_reads"):
@@ -284,15 +303,21 @@ class Experiment(Strict):
                 if value is not None:
                     message = "no fault to recover from: the experiment injects none"
                     problems.append(problem(("expect", name), invalid(message), value))
+        names = system.node_names(nodes)
         problems += self._early_faults()
-        problems += self._unknown_nodes()
+        problems += self._unknown_nodes(names)
         if not self.allow_overlapping_faults:
-            problems += self._overlapping_faults()
+            problems += self._overlapping_faults(names)
         reject("Experiment", problems)
-        if self.system in TUNABLE_CONSISTENCY and consistency is None:
+        if system.consistency_levels and consistency is None:
             workload = self.workload.model_copy(update={"consistency": "QUORUM"})
             return self.model_copy(update={"workload": workload})
         return self
+
+    @property
+    def nodes(self) -> int:
+        """The cluster's size: the file's, or its system's default."""
+        return self.cluster.nodes or SYSTEMS[self.system].default_nodes
 
     def _early_faults(self) -> list[InitErrorDetails]:
         """Faults due before the steady state is checked (the runner would start them late)."""
@@ -309,27 +334,21 @@ class Experiment(Strict):
                 problems.append(problem(("faults", index, *field), invalid(message), earliest))
         return problems
 
-    def _unknown_nodes(self) -> list[InitErrorDetails]:
+    def _unknown_nodes(self, names: tuple[str, ...]) -> list[InitErrorDetails]:
         """Node names the cluster does not have (n9 on three nodes)."""
-        system = SYSTEMS.get(self.system)
-        if system is None:
-            return []
-        names = system.node_names()
         problems = []
         for index, fault in enumerate(self.faults):
             unknown = [node for node in fault.target_names() if node not in names]
             if unknown:
                 message = (
-                    f"{', '.join(unknown)}: no such node; a {self.system} cluster here has "
-                    f"{', '.join(names)}"
+                    f"{', '.join(unknown)}: no such node; a {self.system} cluster of "
+                    f"{len(names)} has {', '.join(names)}"
                 )
                 problems.append(problem(("faults", index), invalid(message), unknown))
         return problems
 
-    def _overlapping_faults(self) -> Iterator[InitErrorDetails]:
+    def _overlapping_faults(self, names: tuple[str, ...]) -> Iterator[InitErrorDetails]:
         """Two faults on one node at once: the later one's effect would be the earlier's."""
-        system = SYSTEMS.get(self.system)
-        names = system.node_names() if system else ()
         spans = [(index, fault, *fault.envelope()) for index, fault in enumerate(self.faults)]
         for index, fault, start, end in spans:
             mine = _struck(fault, names)
@@ -343,18 +362,21 @@ class Experiment(Strict):
                     )
                     yield problem(("faults", index), invalid(message), fault.kind)
 
-    def _setting_problems(self) -> Iterator[InitErrorDetails]:
-        system = SYSTEMS.get(self.system)
-        defaults = system.defaults if system else {}
-        for key, value in self.cluster.settings.items():
-            loc = ("cluster", "settings", key)
-            if key not in defaults:
-                known = f"expected one of {', '.join(defaults)}" if defaults else "it has none"
-                message = f"unknown {self.system} setting; {known}"
-                yield problem(loc, invalid(message, "unknown_field"), key)
-            elif not _same_type(value, defaults[key]):
-                default = defaults[key]
-                yield problem(loc, expected(f"{_noun(default)} (default {shown(default)})"), value)
+    def _setting_problems(self, system: type[System]) -> list[InitErrorDetails]:
+        """The settings against the system's own model, at their place in the file."""
+        try:
+            system.parse_settings(self.cluster.settings)
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                if error["type"] == "unknown_field":
+                    known = ", ".join(system.Settings.model_fields) or "none"
+                    message = f"unknown {self.system} setting; expected one of {known}"
+                    error = {**error, "ctx": {"message": message}}
+                again_error = again(error)
+                problems.append({**again_error, "loc": ("cluster", "settings", *error["loc"])})
+            return problems
+        return []
 
     def schedule(self, run: int = 0) -> list[ScheduledFault]:
         """Every injection of every fault in start order; random draws depend on (seed, run)."""
@@ -379,17 +401,3 @@ def _struck(fault: FaultSpec, names: tuple[str, ...]) -> set[str]:
     if target == "all":
         return set(names)
     return set(fault.target_names()) | ({"the leader"} if target == "leader" else set())
-
-
-def _same_type(value: object, default: object) -> bool:
-    """YAML types as the default's; bool is not an int here, an int is a float."""
-    if isinstance(value, bool) or isinstance(default, bool):
-        return isinstance(value, bool) and isinstance(default, bool)
-    if isinstance(default, float):
-        return isinstance(value, int | float)
-    return isinstance(value, type(default))
-
-
-def _noun(value: object) -> str:
-    nouns = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
-    return nouns.get(type(value), type(value).__name__)

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from chaos.errors import InputError
+from chaos.errors import SourceError
 from chaos.fields import shown
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -27,14 +27,6 @@ MAX_DEPTH = 64  # an experiment nests five levels; anything this deep is not one
 MAX_VALUES = 100_000  # values after aliases are expanded (a file of 1,000 faults has ~20,000)
 MAX_LINES = 50  # problems reported per file; the rest are counted
 STRING_TAG = "tag:yaml.org,2002:str"
-
-
-class SourceError(InputError):
-    """A file that cannot be read as what it should be; one complete message per problem."""
-
-    def __init__(self, lines: Sequence[str]) -> None:
-        self.lines = list(lines)
-        super().__init__("\n".join(self.lines))
 
 
 def printable(text: str) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 
 import docker
 
-from chaos.cluster import Node
+from chaos.backend.docker.cluster import Node
 from chaos.faults import probe
 from chaos.faults.base import Applied, Context, Fault, prove
 from chaos.faults.errors import FaultError

@@ -17,7 +17,7 @@ from pathlib import Path
 import docker
 from docker.errors import ImageNotFound
 
-from chaos.cluster import LABEL_MANAGED, LABEL_RUN, Node
+from chaos.backend.docker.cluster import LABEL_MANAGED, LABEL_RUN, Node
 from chaos.faults.netns import TOOLBOX_IMAGE
 
 TOOLBOX_DIR = Path(__file__).resolve().parents[2] / "compose" / "images" / "toolbox"

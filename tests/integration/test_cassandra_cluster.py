@@ -10,13 +10,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from chaos.systems.cassandra_image import CassandraImageError, pysandra_jar
 
-from chaos import cluster, engine
-from chaos.cluster import LABEL_RUN, Cluster, leftovers, new_run_id
+from chaos.backend.docker import cluster, engine
+from chaos.backend.docker.cluster import LABEL_RUN, Cluster, leftovers, new_run_id
 from chaos.systems import make_system
 from chaos.systems.base import UnsupportedOperation
 from chaos.systems.cassandra import Cassandra, conviction_seconds
-from chaos.systems.cassandra_image import CassandraImageError, pysandra_jar
 
 pytestmark = pytest.mark.docker
 

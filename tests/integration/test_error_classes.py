@@ -36,20 +36,20 @@ import pytest
 import redis
 from cassandra import OperationTimedOut, Unavailable, WriteTimeout
 from cassandra.cluster import NoHostAvailable
+from chaos.systems.cassandra_image import CassandraImageError, pysandra_jar
 from etcd3gw.exceptions import ConnectionFailedError, ConnectionTimeoutError
 from kazoo.exceptions import ConnectionLoss
 from kazoo.handlers.threading import KazooTimeoutError
 from redis.crc import key_slot
 from serfclient.connection import SerfConnectionError, SerfTimeout
 
-from chaos import cluster, engine
-from chaos.cluster import LABEL_RUN, Cluster, leftovers, new_run_id
+from chaos.backend.docker import cluster, engine
+from chaos.backend.docker.cluster import LABEL_RUN, Cluster, leftovers, new_run_id
 from chaos.faults import Nemesis
 from chaos.history import Clock
 from chaos.systems import make_system
 from chaos.systems.base import Client, System
 from chaos.systems.cassandra import Cassandra
-from chaos.systems.cassandra_image import CassandraImageError, pysandra_jar
 from chaos.systems.redis import Redis, RedisClient
 
 pytestmark = pytest.mark.docker

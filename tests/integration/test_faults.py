@@ -22,7 +22,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from chaos.cluster import Node
+from chaos.backend.docker.cluster import Node
 from chaos.faults import FaultError, Nemesis, iptables, probe
 from chaos.faults.testbed import ensure_toolbox, leftovers, toolbox_cluster
 from chaos.history import Clock, FaultEvent
@@ -400,7 +400,7 @@ def test_leaving_the_block_by_an_exception_heals_everything(client, cluster, nem
 
 CHILD = """
 import json, sys, time
-from chaos.cluster import Node
+from chaos.backend.docker.cluster import Node
 from chaos.faults import Nemesis
 from chaos.history import Clock
 nodes = [Node(**n) for n in json.loads(sys.argv[1])]

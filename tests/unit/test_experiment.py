@@ -333,7 +333,7 @@ INVALID = {
     "unknown system": (
         "title: t\nsystem: mongo\nworkload:\n  kind: register\nfaults: []\n",
         '2:9: system: unknown system "mongo"; expected one of '
-        "etcd, zookeeper, serf, redis, cassandra",
+        "cassandra, etcd, redis, serf, zookeeper",
     ),
     "setting the system does not have": (
         "title: t\nsystem: etcd\ncluster:\n  settings:\n    tick_time_ms: 500\n"
@@ -344,12 +344,12 @@ INVALID = {
     "setting of the wrong type": (
         "title: t\nsystem: zookeeper\ncluster:\n  settings: {sync_limit: two}\n"
         "workload:\n  kind: register\nfaults: []\n",
-        '4:26: cluster.settings.sync_limit: expected an integer (default 2), got "two"',
+        '4:26: cluster.settings.sync_limit: expected an integer from 1 to 100, got "two"',
     ),
     "consistency outside cassandra": (
         "title: t\nsystem: redis\nworkload:\n  kind: unique-writes\n  consistency: QUORUM\n"
         "faults: []\n",
-        "5:16: workload.consistency: applies to cassandra only, not redis",
+        "5:16: workload.consistency: redis offers no consistency level per operation",
     ),
     "consistency level unknown": (
         "title: t\nsystem: cassandra\nworkload:\n  kind: unique-writes\n  consistency: MOST\n"
@@ -467,7 +467,7 @@ def test_validate_paths_expands_folders_and_names_missing_ones(tmp_path: Path) -
     errors = validate_paths([tmp_path / "deep", tmp_path / "missing", tmp_path / "empty"])
     assert errors == [
         f'{tmp_path / "deep" / "bad.yaml"}:2:9: system: unknown system "mongo"; '
-        "expected one of etcd, zookeeper, serf, redis, cassandra",
+        "expected one of cassandra, etcd, redis, serf, zookeeper",
         f"{tmp_path / 'missing'}: no such file or folder",
         f"{tmp_path / 'empty'}: no experiment files (*.yaml) in this folder",
     ]

@@ -20,9 +20,9 @@ import pytest
 
 from chaos import pytest_plugin
 from chaos.checks.slo import Verdict
+from chaos.errors import NotReady
 from chaos.experiment import CATALOGUE, Experiment
 from chaos.runner import Outcome, Status
-from chaos.systems import NotReady
 
 pytest_plugins = ["pytester"]
 
