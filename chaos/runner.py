@@ -50,6 +50,8 @@ EXIT_CODES: dict[Status, int] = {
 # How long the cluster may take, once the run is over, to be whole again as the
 # system sees itself (every node up and serving); longer, and the run is unhealthy.
 HEALTH_TIMEOUT_S = 60.0
+# An open-loop workload that starts operations this late measures the harness, not the system.
+MAX_LAG_MS = 1000.0
 
 
 class RunInterrupted(BaseException):
@@ -245,6 +247,7 @@ class Run:
                 status.phase = "stopping workload"
                 self.display.refresh()
                 workload.stop()
+                self.record.update(schedule_lag=workload.lag.to_dict())
                 status.phase = "final read"
                 self.display.refresh()
                 workload.final_read()
@@ -323,6 +326,12 @@ def health_problems(run: dict[str, Any], history: History) -> list[str]:
     health = run.get("final_health")
     if isinstance(health, dict) and not health.get("whole", True):
         problems.append(f"not whole at the end: {health.get('reason', 'unknown')}")
+    lag = run.get("schedule_lag")
+    if isinstance(lag, dict) and float(lag.get("max_ms") or 0) > MAX_LAG_MS:
+        problems.append(
+            f"the workload fell {lag['max_ms'] / 1000:.1f} s behind its schedule "
+            f"({lag.get('late')} operations late): this machine, not the system, was slow then"
+        )
     return problems
 
 

@@ -52,6 +52,9 @@ def workload_keys(spec: WorkloadSpec) -> list[str]:
 MAX_CLIENTS = 10_000
 MAX_RATE = 100_000.0  # operations per second: beyond what one Python process can issue
 MAX_KEYS = 1_000
+DEADLINE_GRACE_S = 1.0  # past its own timeout, a driver call is given up on
+MAX_CALL_THREADS = 4096
+LATE_S = 0.1  # an operation started this late against its schedule counts as late
 DEFAULT_KEYS = 3
 
 
@@ -89,6 +92,31 @@ class WorkloadSpec(Strict):
     @property
     def key_count(self) -> int:
         return self.keys or 1
+
+
+class DeadlineExceeded(TimeoutError):
+    """The driver gave no answer within the operation's deadline (its timeout and a grace):
+    the outcome is unknown, and the operation's thread is not waited for."""
+
+
+class ScheduleLag:
+    """How late operations started against their open-loop schedule: a workload that falls
+    behind (a machine too busy) stops measuring the system, so a run records it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.max_s = 0.0
+        self.late = 0
+        self.count = 0
+
+    def record(self, lag_s: float) -> None:
+        with self._lock:
+            self.count += 1
+            self.max_s = max(self.max_s, lag_s)
+            self.late += lag_s > LATE_S
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {"max_ms": round(self.max_s * 1000, 1), "late": self.late, "operations": self.count}
 
 
 @dataclass(frozen=True)
@@ -152,8 +180,14 @@ class Workload:
         self.recent: deque[tuple[int, bool]] = deque(maxlen=100_000)
         self._stop = threading.Event()
         self._scheduler: threading.Thread | None = None
-        in_flight = int(spec.rate * max(spec.timeout, 0.1) * 2) + spec.clients
+        self.deadline_s = spec.timeout + DEADLINE_GRACE_S
+        in_flight = int(spec.rate * self.deadline_s * 2) + spec.clients
+        # Operations wait at most their deadline here; the driver calls behind them run in
+        # a second pool, so a driver that ignores its own timeout (kazoo during a session
+        # expiry: 15 s) holds a call thread, never the schedule.
         self._pool = ThreadPoolExecutor(max_workers=min(in_flight, 512), thread_name_prefix="op")
+        self._calls = ThreadPoolExecutor(max_workers=MAX_CALL_THREADS, thread_name_prefix="call")
+        self.lag = ScheduleLag()
 
     def start(self) -> None:
         names = self.cluster.names
@@ -176,10 +210,11 @@ class Workload:
             at, process = heapq.heappop(due)
             if self._stop.wait(max(at - time.monotonic(), 0)):
                 return
-            self._pool.submit(self._invoke, process)
+            self._pool.submit(self._invoke, process, at)
             heapq.heappush(due, (at + interval, process))
 
-    def _invoke(self, process: int) -> None:
+    def _invoke(self, process: int, due: float) -> None:
+        self.lag.record(time.monotonic() - due)
         node, client = self.clients[process]
         call = self.generator.next(process)
         op_id = next(self.op_ids)
@@ -201,9 +236,13 @@ class Workload:
                 type(error).__name__,
             )
 
+        running = self._calls.submit(self._apply, client, call)
         try:
-            result = self._apply(client, call)
-        except Exception as error:
+            result = running.result(self.deadline_s)
+        except Exception as raised:
+            # Not done: the deadline passed, rather than the driver raising its own error.
+            late = DeadlineExceeded(f"no answer in {self.deadline_s:g} s")
+            error = raised if running.done() else late
             completion = unanswered("fail" if client.definitely_failed(error) else "info", error)
         else:
             try:
@@ -243,11 +282,13 @@ class Workload:
         return Op(kind, op_id, process, call.f, call.key, value, now, node)
 
     def stop(self) -> None:
-        """Stop issuing; let operations in flight complete (each has a deadline)."""
+        """Stop issuing; let operations in flight complete (each has a deadline). Driver
+        calls still running past theirs are abandoned, not waited for."""
         self._stop.set()
         if self._scheduler:
             self._scheduler.join()
         self._pool.shutdown(wait=True)
+        self._calls.shutdown(wait=False, cancel_futures=True)
 
     def final_read(self, deadline_s: float = 30.0) -> list[Op]:
         """Read every set back at the strongest consistency, retrying each until it succeeds.

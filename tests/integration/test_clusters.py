@@ -22,7 +22,7 @@ def test_cluster_comes_up_ready_and_leaves_nothing(name: str) -> None:
     system = make_system(name)
     run_id = new_run_id(name)
     with cluster.running(system, run_id=run_id, progress=lambda _: None) as running:
-        assert len(running.nodes) == {"redis": 6}.get(name, 3)
+        assert len(running.nodes) == system.default_nodes
         assert all(node.ports[system.client_port] > 0 for node in running.nodes)
         assert system.readiness(running) is None
         views = system.observe(running, time.monotonic_ns)

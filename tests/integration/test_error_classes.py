@@ -188,7 +188,7 @@ class FaultCases:
     def test_a_node_cut_from_its_clients_times_out_and_the_outcome_is_unknown(
         self, lab: Lab
     ) -> None:
-        spec = {"kind": "partition", "shape": "isolate", "clients": "cut"}
+        spec = {"kind": "isolate", "clients": "cut"}
         self.cut.check(*self.error_under(lab, spec))
 
     def test_a_killed_node_fails_the_operation_where_the_driver_shows_the_refusal(
