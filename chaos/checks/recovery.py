@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import statistics
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from chaos.checks.availability import ONE_GROUP, Availability, OpPair, availability
-from chaos.checks.detection import Detection, DetectionRule, detect
+from chaos.checks.availability import Availability, OpPair, availability
+from chaos.checks.detection import Detection, detect
+from chaos.checks.rules import Rules
 from chaos.checks.windows import FaultWindow, fault_windows, workload_bounds
 from chaos.history import DRIVER_OBSERVER, History, Observation, pair_operations, served
 
@@ -48,29 +49,6 @@ SUSTAINED_BUCKETS = 10  # a second, in 100 ms steps
 PERCENTILES = (50, 95, 99)
 
 Phase = Literal["before", "during", "after"]
-
-
-@dataclass(frozen=True)
-class Rules:
-    """What a run's system means by its answers and its views, as run.json records it.
-
-    - `detection`: how the system's own view shows a fault (see detection.py);
-    - `sharded`: whether keys live on different shards (Redis Cluster's slots,
-      Cassandra's token ranges) or the whole cluster is one group;
-    - `shard_names`: a label per key for reports (a Redis key's slot);
-    - `refusals_are_service`: whether a refused compare-and-set is a real
-      answer (False for clients that refused from an unsynced local read).
-    """
-
-    detection: DetectionRule = "membership"
-    sharded: bool = False
-    shard_names: Mapping[str, str] = field(default_factory=dict)
-    refusals_are_service: bool = True
-
-    def shard_of(self, key: str | None) -> str:
-        if not self.sharded:
-            return ONE_GROUP
-        return self.shard_names.get(str(key), str(key))
 
 
 @dataclass(frozen=True)

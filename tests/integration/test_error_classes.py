@@ -36,7 +36,6 @@ import pytest
 import redis
 from cassandra import OperationTimedOut, Unavailable, WriteTimeout
 from cassandra.cluster import NoHostAvailable
-from chaos.systems.cassandra_image import CassandraImageError, pysandra_jar
 from etcd3gw.exceptions import ConnectionFailedError, ConnectionTimeoutError
 from kazoo.exceptions import ConnectionLoss
 from kazoo.handlers.threading import KazooTimeoutError
@@ -45,12 +44,14 @@ from serfclient.connection import SerfConnectionError, SerfTimeout
 
 from chaos.backend.docker import cluster, engine
 from chaos.backend.docker.cluster import LABEL_RUN, Cluster, leftovers, new_run_id
+from chaos.errors import ImageError
 from chaos.faults import Nemesis
 from chaos.history import Clock
 from chaos.systems import make_system
 from chaos.systems.base import Client, System
-from chaos.systems.cassandra import Cassandra
-from chaos.systems.redis import Redis, RedisClient
+from chaos.systems.cassandra.system import Cassandra
+from chaos.systems.cassandra.tarball import pysandra_jar
+from chaos.systems.redis.system import Redis, RedisClient
 
 pytestmark = pytest.mark.docker
 
@@ -88,7 +89,7 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
     if cases.system == "cassandra":
         try:
             pysandra_jar()
-        except CassandraImageError as exc:
+        except ImageError as exc:
             pytest.skip(str(exc))
     system = make_system(cases.system, cases.settings)
     run_id = new_run_id(system.name)
