@@ -167,8 +167,6 @@ def applicable(workload: str) -> tuple[str, ...]:
     return tuple(name for name, check in CHECKS.items() if workload in check.workloads)
 
 
-def judge(
-    results: dict[str, Any], names: Sequence[str], expect: dict[str, Any]
-) -> list[Verdict]:
+def judge(results: dict[str, Any], names: Sequence[str], expect: dict[str, Any]) -> list[Verdict]:
     """Every verdict of the named checks, from their results."""
     return [verdict for name in names for verdict in CHECKS[name].judge(results[name], expect)]
