@@ -12,7 +12,8 @@ import argparse
 import statistics
 import time
 
-from chaos import cluster, engine, images
+from chaos import images
+from chaos.backend.docker import cluster, engine
 from chaos.systems import SYSTEMS, make_system
 
 
@@ -32,7 +33,7 @@ def measure(name: str, runs: int) -> dict[str, float]:
     ups, downs, memory = [], [], []
     for _ in range(runs):
         system = make_system(name)
-        images.ensure([system.image], "local", progress=lambda _: None)
+        images.ensure([i.name for i in system.images], "local", progress=lambda _: None)
         with cluster.running(system, progress=lambda _: None) as running:
             ups.append(running.up_seconds)
             time.sleep(5)  # let the JVMs and caches settle before reading memory

@@ -22,9 +22,11 @@ from pathlib import Path
 import docker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
+
+from testbed import ensure_toolbox, leftovers, toolbox_cluster
 
 from chaos.faults import Nemesis
-from chaos.faults.testbed import ensure_toolbox, leftovers, toolbox_cluster
 from chaos.history import Clock, FaultEvent
 
 FAULTS: dict[str, dict[str, object]] = {
@@ -32,11 +34,11 @@ FAULTS: dict[str, dict[str, object]] = {
     "stop": {"kind": "stop", "target": "random", "grace": 1},
     "restart": {"kind": "restart", "target": "random", "grace": 1},
     "pause": {"kind": "pause", "target": "random"},
-    "isolate": {"kind": "partition", "shape": "isolate", "target": "random"},
-    "majority-minority": {"kind": "partition", "shape": "majority-minority"},
-    "bridge": {"kind": "partition", "shape": "bridge"},
-    "one-way": {"kind": "partition", "shape": "one-way", "from": "n1", "to": "n2"},
-    "isolate+clients-cut": {"kind": "partition", "shape": "isolate", "clients": "cut"},
+    "isolate": {"kind": "isolate", "target": "random"},
+    "majority-minority": {"kind": "majority-minority"},
+    "bridge": {"kind": "bridge"},
+    "one-way": {"kind": "one-way", "source": "n1", "destination": "n2"},
+    "isolate+clients-cut": {"kind": "isolate", "clients": "cut"},
     "delay 100ms": {"kind": "delay", "target": "random", "delay": "100ms", "jitter": "10ms"},
     "loss 20%": {"kind": "loss", "target": "random", "percent": 20},
     "duplicate 20%": {"kind": "duplicate", "target": "random", "percent": 20},

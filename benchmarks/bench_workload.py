@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from chaos import cluster
+from chaos.backend.docker import cluster
 from chaos.history import Clock, HistoryWriter, load_history, pair_operations
 from chaos.systems import SYSTEMS, make_system
 from chaos.workload import Workload, WorkloadSpec

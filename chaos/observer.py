@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from chaos.history import HistoryWriter
 
 if TYPE_CHECKING:
-    from chaos.cluster import Cluster
+    from chaos.backend import ClusterView as Cluster
     from chaos.systems.base import System
 
 POLL_INTERVAL = 0.1

@@ -26,21 +26,19 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chaos import images, runner
+from chaos import images
+from chaos.errors import ChaosError
 from chaos.experiment import Experiment, ExperimentError, load_experiment
 from chaos.images import ImageSource
 from chaos.report import write_index, write_run_report
 from chaos.runner import REPORTS, Outcome, Run, RunInterrupted
-from chaos.systems import SYSTEMS, UnknownSystem
+from chaos.systems import SYSTEMS
 
 if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr, TracebackStyle
 
 EXPERIMENTS_FOLDER = "experiments"
 MARKER = "chaos"
-# Errors raised before or around a run that a user can fix; anything else is a bug and
-# keeps its traceback.
-RUN_ERRORS = (*runner.RUN_ERRORS, UnknownSystem)
 _ASKED = pytest.StashKey[list[Path]]()
 
 
@@ -189,7 +187,7 @@ class ExperimentItem(pytest.Item):
                 seed=self.config.getoption("chaos_seed"),
                 reports=reports.resolve(),
             ).execute()
-        except RUN_ERRORS as exc:
+        except ChaosError as exc:  # a user can fix it; anything else is a bug
             pytest.fail(f"run failed: {exc}", pytrace=False)
         except RunInterrupted as stop:
             pytest.exit(str(stop), returncode=stop.exit_code)

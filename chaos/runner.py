@@ -19,23 +19,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from docker.errors import DockerException
-from python_on_whales.exceptions import DockerException as ComposeError
-
-from chaos import cluster, engine, images
+from chaos import images
 from chaos.artefacts import read_json, rules_of
+from chaos.backend.docker import cluster
+from chaos.backend.docker.events import ContainerWatch
 from chaos.checks.measure import measure
 from chaos.checks.slo import Verdict, evaluate
-from chaos.container_events import ContainerWatch
 from chaos.display import LiveDisplay, RunStatus
-from chaos.experiment import Experiment, FaultWindow
-from chaos.faults import FaultError, Nemesis
+from chaos.errors import ChaosError, RunFailed
+from chaos.experiment import Experiment
+from chaos.faults import Nemesis
+from chaos.faults.netns import TOOLBOX
 from chaos.history import Clock, History, HistoryWriter, load_history
 from chaos.images import ImageSource
 from chaos.interrupts import Terminated, signals_raise
 from chaos.observer import Observer
-from chaos.systems import NotReady, make_system
-from chaos.workload import Workload, WorkloadSpec, workload_keys
+from chaos.systems import make_system
+from chaos.systems.base import NotReady
+from chaos.workload import Workload, workload_keys
 
 REPORTS = Path("reports")  # relative to where the suite is run, as `git` or `pytest` work
 Status = Literal["held", "slo-failed", "unhealthy", "error", "interrupted"]
@@ -49,10 +50,8 @@ EXIT_CODES: dict[Status, int] = {
 # How long the cluster may take, once the run is over, to be whole again as the
 # system sees itself (every node up and serving); longer, and the run is unhealthy.
 HEALTH_TIMEOUT_S = 60.0
-
-
-class RunFailed(RuntimeError):
-    """The run itself failed (not an SLO): it cannot be judged."""
+# An open-loop workload that starts operations this late measures the harness, not the system.
+MAX_LAG_MS = 1000.0
 
 
 class RunInterrupted(BaseException):
@@ -72,20 +71,6 @@ class RunInterrupted(BaseException):
         super().__init__(f"interrupted by {signal_name}: {run_dir}; {cleanup}")
 
 
-# What makes a run fail without a bug in the suite: Docker or Compose missing or
-# refusing, an image that cannot be built, a cluster never ready, a fault that
-# never took effect, a steady state not met.
-RUN_ERRORS = (
-    RunFailed,
-    NotReady,
-    images.ImageError,
-    FaultError,
-    engine.EngineError,
-    ComposeError,
-    DockerException,
-)
-
-
 @dataclass
 class Outcome:
     """What became of one run."""
@@ -94,28 +79,6 @@ class Outcome:
     status: Status
     verdicts: list[Verdict] = field(default_factory=list)
     error: str | None = None
-
-
-def nemesis_spec(window: FaultWindow) -> dict[str, Any]:
-    """The experiment's fault, in the nemesis' terms (shapes are partition kinds there)."""
-    fault = window.fault
-    data = fault.model_dump(exclude={"at", "duration", "repeat", "random"}, exclude_none=True)
-    kind = data.pop("kind")
-    if kind in ("isolate", "majority-minority", "bridge"):
-        target = data.pop("target")
-        place = {"isolate": "target", "majority-minority": "minority", "bridge": "bridge"}[kind]
-        return {"kind": "partition", "shape": kind, place: target, **data}
-    if kind == "partition":
-        return {"kind": "partition", "shape": "groups", **data}
-    if kind == "one-way":
-        return {
-            "kind": "partition",
-            "shape": "one-way",
-            "from": data.pop("source"),
-            "to": data.pop("destination"),
-            **data,
-        }
-    return {"kind": kind, **data}
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -157,18 +120,10 @@ class Run:
         self.image_source: ImageSource = image_source or experiment.cluster.image_source
         self.seed = experiment.seed
         self.keep = keep
-        settings = dict(experiment.cluster.settings)
-        if experiment.workload.consistency is not None:  # the client's consistency level
-            settings["consistency"] = experiment.workload.consistency
-        self.system = make_system(experiment.system, settings)
-        self.spec = WorkloadSpec(
-            kind=experiment.workload.kind,
-            clients=experiment.workload.clients,
-            binding=experiment.workload.binding,
-            rate=experiment.workload.rate,
-            timeout=experiment.workload.timeout,
-            keys=experiment.workload.keys or 3,
+        self.system = make_system(
+            experiment.system, experiment.cluster.settings, nodes=experiment.nodes
         )
+        self.spec = experiment.workload
         self.run_id = cluster.new_run_id(experiment.system)
         self.run_dir = reports / self.run_id
         self.status = RunStatus(experiment.title, experiment.system)
@@ -188,7 +143,7 @@ class Run:
                 self._run(clock, writer)
                 self.status.phase = "checking"
                 display.refresh()
-        except RUN_ERRORS as error:
+        except ChaosError as error:
             return self._finish("error", [], str(error))
         except (KeyboardInterrupt, Terminated) as stop:
             writer.close()
@@ -237,6 +192,7 @@ class Run:
             "status": "running",
             "image_source": self.image_source,
             "settings": self.system.settings,
+            "node_count": self.system.node_count,
             "rules": self.system.rules(workload_keys(self.spec)),
             "seed": self.seed,
             "repeat": self.repeat,
@@ -276,7 +232,7 @@ class Run:
                     clock=clock,
                     leader_of=lambda: self.system.leader(running),
                     seed=self.seed,
-                    image=images.IMAGES["toolbox"].local_tag,
+                    image=TOOLBOX.local_tag,
                 ) as nemesis:
                     label = f"{cluster.LABEL_RUN}={self.run_id}"
                     watch = ContainerWatch(label, clock, writer.write, nemesis.acting_on).start()
@@ -291,6 +247,7 @@ class Run:
                 status.phase = "stopping workload"
                 self.display.refresh()
                 workload.stop()
+                self.record.update(schedule_lag=workload.lag.to_dict())
                 status.phase = "final read"
                 self.display.refresh()
                 workload.final_read()
@@ -339,7 +296,7 @@ class Run:
             name = f"{window.fault.kind}#{window.index}"
             if is_injection:
                 self.status.phase = f"fault: {window.fault.kind}"
-                fault_ids[id(window)] = nemesis.inject(nemesis_spec(window))
+                fault_ids[id(window)] = nemesis.inject(window.fault)
                 self.status.active_faults.append(name)
                 self.status.note(f"injected {name}")
             else:
@@ -351,7 +308,10 @@ class Run:
         self.record.update(
             version=self.system.version(running),
             images=running.image_refs,
-            driver=self.system.driver_settings(),
+            driver={
+                **self.system.driver_settings(),
+                **({"consistency": self.spec.consistency} if self.spec.consistency else {}),
+            },
             nodes=[vars(node) for node in running.nodes],
             up_seconds=running.up_seconds,
         )
@@ -366,6 +326,12 @@ def health_problems(run: dict[str, Any], history: History) -> list[str]:
     health = run.get("final_health")
     if isinstance(health, dict) and not health.get("whole", True):
         problems.append(f"not whole at the end: {health.get('reason', 'unknown')}")
+    lag = run.get("schedule_lag")
+    if isinstance(lag, dict) and float(lag.get("max_ms") or 0) > MAX_LAG_MS:
+        problems.append(
+            f"the workload fell {lag['max_ms'] / 1000:.1f} s behind its schedule "
+            f"({lag.get('late')} operations late): this machine, not the system, was slow then"
+        )
     return problems
 
 

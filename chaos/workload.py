@@ -18,12 +18,15 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
+from pydantic import model_validator
+
+from chaos.fields import Bounded, Strict, invalid, problem, reject
 from chaos.history import HistoryWriter, Op, served
 
 if TYPE_CHECKING:
-    from chaos.cluster import Cluster
+    from chaos.backend import ClusterView as Cluster
     from chaos.systems.base import Client, System
 
 WorkloadKind = Literal["register", "unique-writes", "membership"]
@@ -34,7 +37,7 @@ MEMBERS_KEY = "members"
 def set_keys(spec: WorkloadSpec) -> list[str]:
     """The unique-value sets: several, so a sharded store (Redis Cluster, Cassandra)
     spreads them over its shards and every fault hits some of them."""
-    return [f"s{index}" for index in range(spec.keys)]
+    return [f"s{index}" for index in range(spec.key_count)]
 
 
 def workload_keys(spec: WorkloadSpec) -> list[str]:
@@ -43,19 +46,77 @@ def workload_keys(spec: WorkloadSpec) -> list[str]:
         return set_keys(spec)
     if spec.kind == "membership":
         return [MEMBERS_KEY]
-    return [f"k{index}" for index in range(spec.keys)]
+    return [f"k{index}" for index in range(spec.key_count)]
 
 
-@dataclass(frozen=True)
-class WorkloadSpec:
-    """What to run: the operation mix, how many clients, how fast, how patient."""
+MAX_CLIENTS = 10_000
+MAX_RATE = 100_000.0  # operations per second: beyond what one Python process can issue
+MAX_KEYS = 1_000
+DEADLINE_GRACE_S = 1.0  # past its own timeout, a driver call is given up on
+MAX_CALL_THREADS = 4096
+LATE_S = 0.1  # an operation started this late against its schedule counts as late
+DEFAULT_KEYS = 3
 
-    kind: WorkloadKind = "register"
-    clients: int = 5
+
+class WorkloadSpec(Strict):
+    """What to run: the operation mix, how many clients, how fast, how patient.
+
+    `keys` is how many registers (register) or unique-value sets
+    (unique-writes) the operations spread over; `consistency` is the client's
+    level where the system lets it choose (Cassandra).
+    """
+
+    kind: WorkloadKind
+    clients: Annotated[int, Bounded("integer", ge=1, le=MAX_CLIENTS)] = 5
     binding: Binding = "per-node"
-    rate: float = 100.0
-    timeout: float = 0.5
-    keys: int = 3
+    rate: Annotated[float, Bounded("number", gt=0, le=MAX_RATE)] = 100.0
+    timeout: Annotated[float, Bounded("duration", gt=0, le=60)] = 0.5
+    keys: Annotated[int, Bounded("integer", ge=1, le=MAX_KEYS)] | None = None
+    consistency: Literal["ONE", "QUORUM", "ALL"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_keys(cls, data: Any) -> Any:
+        """Three keys for the workloads that have keys, filled in so a run records them."""
+        if isinstance(data, dict) and data.get("kind") != "membership" and "keys" not in data:
+            return {**data, "keys": DEFAULT_KEYS}
+        return data
+
+    @model_validator(mode="after")
+    def _keys_where_they_mean_something(self) -> Self:
+        if self.kind == "membership" and self.keys is not None:
+            message = "the membership workload reads the member list: it has no keys"
+            reject("WorkloadSpec", [problem(("keys",), invalid(message), self.keys)])
+        return self
+
+    @property
+    def key_count(self) -> int:
+        return self.keys or 1
+
+
+class DeadlineExceeded(TimeoutError):
+    """The driver gave no answer within the operation's deadline (its timeout and a grace):
+    the outcome is unknown, and the operation's thread is not waited for."""
+
+
+class ScheduleLag:
+    """How late operations started against their open-loop schedule: a workload that falls
+    behind (a machine too busy) stops measuring the system, so a run records it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.max_s = 0.0
+        self.late = 0
+        self.count = 0
+
+    def record(self, lag_s: float) -> None:
+        with self._lock:
+            self.count += 1
+            self.max_s = max(self.max_s, lag_s)
+            self.late += lag_s > LATE_S
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {"max_ms": round(self.max_s * 1000, 1), "late": self.late, "operations": self.count}
 
 
 @dataclass(frozen=True)
@@ -83,11 +144,11 @@ class OperationGenerator:
     def next(self, process: int) -> Invocation:
         with self._lock:
             if self.spec.kind == "unique-writes":
-                key = f"s{self.random.randrange(self.spec.keys)}"
+                key = f"s{self.random.randrange(self.spec.key_count)}"
                 return Invocation("add", key, next(self.values))
             if self.spec.kind == "membership":
                 return Invocation("read", MEMBERS_KEY, None)
-            key = f"k{self.random.randrange(self.spec.keys)}"
+            key = f"k{self.random.randrange(self.spec.key_count)}"
             draw = self.random.random()
             if draw < 0.5:
                 return Invocation("read", key, None)
@@ -119,14 +180,23 @@ class Workload:
         self.recent: deque[tuple[int, bool]] = deque(maxlen=100_000)
         self._stop = threading.Event()
         self._scheduler: threading.Thread | None = None
-        in_flight = int(spec.rate * max(spec.timeout, 0.1) * 2) + spec.clients
+        self.deadline_s = spec.timeout + DEADLINE_GRACE_S
+        in_flight = int(spec.rate * self.deadline_s * 2) + spec.clients
+        # Operations wait at most their deadline here; the driver calls behind them run in
+        # a second pool, so a driver that ignores its own timeout (kazoo during a session
+        # expiry: 15 s) holds a call thread, never the schedule.
         self._pool = ThreadPoolExecutor(max_workers=min(in_flight, 512), thread_name_prefix="op")
+        self._calls = ThreadPoolExecutor(max_workers=MAX_CALL_THREADS, thread_name_prefix="call")
+        self.lag = ScheduleLag()
 
     def start(self) -> None:
         names = self.cluster.names
         for process in range(self.spec.clients):
             node = names[process % len(names)] if self.spec.binding == "per-node" else None
-            self.clients.append((node, self.system.client(self.cluster, node, self.spec.timeout)))
+            client = self.system.client(
+                self.cluster, node, self.spec.timeout, self.spec.consistency
+            )
+            self.clients.append((node, client))
         self._scheduler = threading.Thread(target=self._schedule, name="scheduler", daemon=True)
         self._scheduler.start()
 
@@ -140,10 +210,11 @@ class Workload:
             at, process = heapq.heappop(due)
             if self._stop.wait(max(at - time.monotonic(), 0)):
                 return
-            self._pool.submit(self._invoke, process)
+            self._pool.submit(self._invoke, process, at)
             heapq.heappush(due, (at + interval, process))
 
-    def _invoke(self, process: int) -> None:
+    def _invoke(self, process: int, due: float) -> None:
+        self.lag.record(time.monotonic() - due)
         node, client = self.clients[process]
         call = self.generator.next(process)
         op_id = next(self.op_ids)
@@ -165,9 +236,13 @@ class Workload:
                 type(error).__name__,
             )
 
+        running = self._calls.submit(self._apply, client, call)
         try:
-            result = self._apply(client, call)
-        except Exception as error:
+            result = running.result(self.deadline_s)
+        except Exception as raised:
+            # Not done: the deadline passed, rather than the driver raising its own error.
+            late = DeadlineExceeded(f"no answer in {self.deadline_s:g} s")
+            error = raised if running.done() else late
             completion = unanswered("fail" if client.definitely_failed(error) else "info", error)
         else:
             try:
@@ -207,11 +282,13 @@ class Workload:
         return Op(kind, op_id, process, call.f, call.key, value, now, node)
 
     def stop(self) -> None:
-        """Stop issuing; let operations in flight complete (each has a deadline)."""
+        """Stop issuing; let operations in flight complete (each has a deadline). Driver
+        calls still running past theirs are abandoned, not waited for."""
         self._stop.set()
         if self._scheduler:
             self._scheduler.join()
         self._pool.shutdown(wait=True)
+        self._calls.shutdown(wait=False, cancel_futures=True)
 
     def final_read(self, deadline_s: float = 30.0) -> list[Op]:
         """Read every set back at the strongest consistency, retrying each until it succeeds.
@@ -221,7 +298,9 @@ class Workload:
         """
         if self.spec.kind != "unique-writes":
             return []
-        client = self.system.client(self.cluster, None, max(self.spec.timeout, 5.0))
+        client = self.system.client(
+            self.cluster, None, max(self.spec.timeout, 5.0), self.spec.consistency
+        )
         give_up = time.monotonic() + deadline_s
         try:
             return [

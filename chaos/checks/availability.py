@@ -90,11 +90,13 @@ class ClientAvailability:
 
 @dataclass(frozen=True)
 class NodeDowntime:
-    """How long the clients bound to a downed node got nothing from it."""
+    """How long the clients bound to a downed node got nothing from it, and how soon after
+    the heal was issued they were served again (`back_after_heal_s`)."""
 
     node: str
     processes: tuple[int, ...]
     longest: Window | None
+    back_after_heal_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -212,7 +214,8 @@ def availability(
         NodeDowntime(
             node,
             tuple(processes),
-            _longest(over([p for p in in_scope if p[0].process in processes])),
+            _longest(over(own := [p for p in in_scope if p[0].process in processes])),
+            _back_after(own, fault.heal_requested_ns, refusals),
         )
         for node, processes in sorted(downed.items())
     )
@@ -223,6 +226,19 @@ def availability(
         node_downtime=downtime,
         resolution_s=_client_interval(by_process),
     )
+
+
+def _back_after(pairs: Sequence[OpPair], heal_ns: int | None, refusals: bool) -> float | None:
+    """Seconds from the heal's request to the first answer served for an operation invoked
+    after it."""
+    if heal_ns is None:
+        return None
+    served_at = [
+        completion.time
+        for invoke, completion in pairs
+        if invoke.time >= heal_ns and completion is not None and served(completion, refusals)
+    ]
+    return (min(served_at) - heal_ns) / 1e9 if served_at else None
 
 
 def _blackouts(

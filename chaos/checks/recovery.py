@@ -9,13 +9,15 @@ the suite issued the fault, or its heal. The figures, each defined once:
   nodes' downtime (`chaos.checks.availability`);
 - detection: the system's own verdict (`chaos.checks.detection`);
 - throughput recovered: throughput is counted in 1 s windows starting on
-  100 ms steps. It fell if a window starting while the fault was in force
-  served under 90 % of the pre-fault rate (else the figure is 0); it has
-  recovered at the start of the first later window that serves at least
-  90 % of that rate with no 100 ms step under half of it. Seconds from the
-  request. Only clients not bound to a downed node count, for the rate and
-  after: clients of a killed node stay down until its restart, which is that
-  node's downtime, not the cluster's;
+  100 ms steps. It has recovered at the start of the first window serving
+  at least 90 % of the pre-fault rate that begins after the last window,
+  started while the fault was in force, that served under half of it (or
+  from the request, if none did): a first recovery followed by a deeper
+  collapse (Redis Cluster's blackout seconds after a kill) does not count,
+  and a blip of a few hundred milliseconds is no collapse. Seconds from the
+  request; 0 when the first window already serves 90 %. Only clients not
+  bound to a downed node count, for the rate and after: clients of a killed
+  node stay down until its restart, which is that node's downtime;
 - recovery after heal: from the heal's request to the first moment every
   observer, answering since, sees every member up and every node has served
   an operation since.
@@ -29,46 +31,24 @@ from __future__ import annotations
 
 import statistics
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from chaos.checks.availability import ONE_GROUP, Availability, OpPair, availability
-from chaos.checks.detection import Detection, DetectionRule, detect
+from chaos.checks.availability import Availability, OpPair, availability
+from chaos.checks.detection import Detection, detect
+from chaos.checks.rules import Rules
 from chaos.checks.windows import FaultWindow, fault_windows, workload_bounds
 from chaos.history import DRIVER_OBSERVER, History, Observation, pair_operations, served
 
 BUCKET_NS = 100_000_000
 WARM_UP_NS = 1_000_000_000  # left out of the baseline: clients and caches still warming
 RECOVERED_SHARE = 0.9
-FLOOR_SHARE = 0.5  # no 100 ms step of a recovered second may serve under half the rate
+COLLAPSED_SHARE = 0.5  # a second serving under half the rate is a collapse, not a blip
 SUSTAINED_BUCKETS = 10  # a second, in 100 ms steps
 PERCENTILES = (50, 95, 99)
 
 Phase = Literal["before", "during", "after"]
-
-
-@dataclass(frozen=True)
-class Rules:
-    """What a run's system means by its answers and its views, as run.json records it.
-
-    - `detection`: how the system's own view shows a fault (see detection.py);
-    - `sharded`: whether keys live on different shards (Redis Cluster's slots,
-      Cassandra's token ranges) or the whole cluster is one group;
-    - `shard_names`: a label per key for reports (a Redis key's slot);
-    - `refusals_are_service`: whether a refused compare-and-set is a real
-      answer (False for clients that refused from an unsynced local read).
-    """
-
-    detection: DetectionRule = "membership"
-    sharded: bool = False
-    shard_names: Mapping[str, str] = field(default_factory=dict)
-    refusals_are_service: bool = True
-
-    def shard_of(self, key: str | None) -> str:
-        if not self.sharded:
-            return ONE_GROUP
-        return self.shard_names.get(str(key), str(key))
 
 
 @dataclass(frozen=True)
@@ -220,20 +200,16 @@ def _throughput_recovered(
     whole = (fault.scope_end_ns - fault.start_ns) // BUCKET_NS
     counts = _bucket_counts(served_ns, fault.start_ns, fault.start_ns + whole * BUCKET_NS)
     seconds = [
-        counts[i : i + SUSTAINED_BUCKETS] for i in range(len(counts) - SUSTAINED_BUCKETS + 1)
+        sum(counts[i : i + SUSTAINED_BUCKETS]) for i in range(len(counts) - SUSTAINED_BUCKETS + 1)
     ]
-    wanted = RECOVERED_SHARE * baseline * SUSTAINED_BUCKETS
+    per_second = baseline * SUSTAINED_BUCKETS
     in_force = -(-(fault.end_ns - fault.start_ns) // BUCKET_NS)
-    dip = next((i for i, w in enumerate(seconds[:in_force]) if sum(w) < wanted), None)
-    if dip is None:
-        return 0.0
-    floor = FLOOR_SHARE * baseline
+    collapses = [
+        i for i, served in enumerate(seconds[:in_force]) if served < COLLAPSED_SHARE * per_second
+    ]
+    after = collapses[-1] + 1 if collapses else 0
     back = next(
-        (
-            i
-            for i in range(dip, len(seconds))
-            if sum(seconds[i]) >= wanted and min(seconds[i]) >= floor
-        ),
+        (i for i in range(after, len(seconds)) if seconds[i] >= RECOVERED_SHARE * per_second),
         None,
     )
     return None if back is None else _seconds(back * BUCKET_NS)

@@ -16,16 +16,17 @@ whatever the way out:
 from chaos.faults.errors import FaultError, FaultNotEffective, NodeDown, TargetError, ToolboxError
 from chaos.faults.nemesis import Nemesis
 from chaos.faults.netns import TOOLBOX_IMAGE, remove_helpers
-from chaos.faults.spec import LinkSpec, PartitionSpec, ProcessSpec, Spec, parse_fault
+from chaos.faults.spec import FaultSpec, LinkSpec, NetworkSpec, ProcessSpec, Spec, parse_fault
 
 __all__ = [
     "TOOLBOX_IMAGE",
     "FaultError",
     "FaultNotEffective",
+    "FaultSpec",
     "LinkSpec",
     "Nemesis",
+    "NetworkSpec",
     "NodeDown",
-    "PartitionSpec",
     "ProcessSpec",
     "Spec",
     "TargetError",

@@ -18,7 +18,7 @@ from typing import Any
 
 import docker
 
-from chaos.cluster import Node
+from chaos.backend.docker.cluster import Node
 from chaos.faults.errors import FaultNotEffective
 from chaos.faults.netns import Toolbox
 from chaos.faults.roles import LeaderOf, resolve

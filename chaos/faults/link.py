@@ -32,7 +32,7 @@ from chaos.faults import iptables, probe
 from chaos.faults.base import Applied, Context, Evidence, NotYet
 from chaos.faults.errors import FaultError
 from chaos.faults.namespaced import NamespaceFault
-from chaos.faults.spec import LinkSpec
+from chaos.faults.spec import BandwidthSpec, DelaySpec, PercentSpec
 
 _UNITS = {"bit": 1, "kbit": 1e3, "mbit": 1e6, "gbit": 1e9}
 _UNITS |= {"bps": 8, "kbps": 8e3, "mbps": 8e6, "gbps": 8e9}
@@ -48,19 +48,17 @@ def rate_bits(rate: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def netem_args(spec: LinkSpec) -> list[str]:
+def netem_args(spec: DelaySpec | PercentSpec) -> list[str]:
     """The netem parameters for a delay, loss, duplicate or corrupt spec."""
-    if spec.kind == "delay":
-        assert spec.delay is not None
+    if isinstance(spec, DelaySpec):
         return ["delay", f"{spec.delay * 1000:g}ms", f"{spec.jitter * 1000:g}ms"]
     return [spec.kind, f"{spec.percent:g}%"]
 
 
-def shaper_args(spec: LinkSpec, queue: int, seed: int) -> list[str]:
+def shaper_args(spec: DelaySpec | PercentSpec, queue: int, seed: int) -> list[str]:
     """The NFQUEUE shaper's command line for a delay, duplicate or corrupt spec."""
     args = ["nfqueue-shaper", "--queue", str(queue), "--seed", str(seed)]
-    if spec.kind == "delay":
-        assert spec.delay is not None
+    if isinstance(spec, DelaySpec):
         args += ["--delay", f"{spec.delay * 1000:g}", "--jitter", f"{spec.jitter * 1000:g}"]
     else:
         args += [f"--{spec.kind}", f"{spec.percent:g}"]
@@ -111,7 +109,9 @@ def tc_remove(dev: str, fault_id: int) -> str:
     )
 
 
-def shaper_install(ipt: str, spec: LinkSpec, fault_id: int, dests: list[str], seed: int) -> str:
+def shaper_install(
+    ipt: str, spec: DelaySpec | PercentSpec, fault_id: int, dests: list[str], seed: int
+) -> str:
     """Start the shaper on queue `fault_id`, then queue `dests`' packets to it.
 
     The first rule lets the shaper's own duplicates pass, and counts them."""
@@ -146,7 +146,9 @@ def loss_attempts(percent: float) -> int:
 
 
 class LinkFault(NamespaceFault):
-    def __init__(self, spec: LinkSpec, fault_id: int, ctx: Context) -> None:
+    def __init__(
+        self, spec: DelaySpec | PercentSpec | BandwidthSpec, fault_id: int, ctx: Context
+    ) -> None:
         super().__init__(spec.kind, fault_id, ctx)
         self.spec = spec
         self.backend = ""
@@ -194,12 +196,13 @@ class LinkFault(NamespaceFault):
     def apply_script(self, node: str) -> str:
         spec, dests = self.spec, self.dests[node]
         if self.backend == "tc-htb":
-            assert spec.rate is not None
+            assert isinstance(spec, BandwidthSpec)
             return tc_install(self._dev(node), self.fault_id, dests, spec.rate, [])
+        assert not isinstance(spec, BandwidthSpec)  # bandwidth is always tc-htb
         if self.backend == "netem":
             return tc_install(self._dev(node), self.fault_id, dests, _FAST, netem_args(spec))
         if self.backend == "iptables-statistic":
-            assert spec.percent is not None
+            assert isinstance(spec, PercentSpec)
             rules = loss_rules(dests, spec.percent)
             return iptables.install(self._ipt, self.fault_id, "INPUT", rules)
         return shaper_install(self._ipt, spec, self.fault_id, dests, self.seed)
@@ -214,14 +217,14 @@ class LinkFault(NamespaceFault):
     def probe_script(self, node: str, healed: bool) -> str:
         spec, peers = self.spec, self.peer_ips[node]
         if spec.kind == "delay":
-            assert spec.delay is not None
+            assert isinstance(spec, DelaySpec)
             timeout = int((spec.delay + spec.jitter) * 1000) + 1000
             return probe.tcp_command(peers, timeout, count=5)
         if spec.kind == "bandwidth":
-            assert spec.rate is not None
+            assert isinstance(spec, BandwidthSpec)
             size = int(rate_bits(spec.rate) / 8 * 0.3) + _BUFFERED
             return shlex.join(["netprobe", "udp", f"{peers[0]}:{probe.PROBE_PORT}", str(size)])
-        attempts = 20 if healed else loss_attempts(spec.percent or 100)
+        attempts = 20 if healed else loss_attempts(getattr(spec, "percent", 100.0))
         command = probe.tcp_command(peers, 200, count=attempts)
         if spec.kind == "duplicate" and self.backend == "nfqueue" and not healed:
             chain = iptables.chain(self.fault_id, "OUTPUT")
@@ -239,11 +242,11 @@ class LinkFault(NamespaceFault):
             return self._bandwidth(output, healed)
         answering = [r for r in probe.parse_tcp(output).values() if r.reached]
         if not answering:
-            if spec.percent == 100 and not healed:
+            if getattr(spec, "percent", None) == 100 and not healed:
                 return {"lost_percent": 100.0}
             raise NotYet(f"no peer of {node} answers: cannot measure {spec.kind}")
         if spec.kind == "delay":
-            assert spec.delay is not None
+            assert isinstance(spec, DelaySpec)
             rtts = [r.median_ms or 0.0 for r in answering]
             floor = (spec.delay - spec.jitter) * 1000
             delayed = min(rtts) >= 0.8 * floor
@@ -271,7 +274,7 @@ class LinkFault(NamespaceFault):
         return measured
 
     def _bandwidth(self, output: str, healed: bool) -> Evidence:
-        assert self.spec.rate is not None
+        assert isinstance(self.spec, BandwidthSpec)
         values = dict(field.split("=") for field in output.split())
         elapsed = int(values["elapsed_us"]) / 1e6
         measured = (int(values["bytes"]) - _BUFFERED) * 8 / max(elapsed, 1e-6)

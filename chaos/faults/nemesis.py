@@ -26,7 +26,7 @@ from typing import Any
 
 import docker
 
-from chaos.cluster import Node
+from chaos.backend.docker.cluster import Node
 from chaos.faults import probe
 from chaos.faults.base import Applied, Context, Fault, prove
 from chaos.faults.errors import FaultError
@@ -35,11 +35,10 @@ from chaos.faults.netns import TOOLBOX_IMAGE, Toolbox
 from chaos.faults.netsplit import PartitionFault
 from chaos.faults.process import ProcessFault
 from chaos.faults.roles import LeaderOf
-from chaos.faults.spec import LinkSpec, PartitionSpec, Spec, describe, parse_fault
+from chaos.faults.spec import LinkSpec, NetworkSpec, Spec, describe, parse_fault
 from chaos.history import Clock, FaultEvent, FaultStage
 from chaos.interrupts import raise_terminated, shielded
 
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 EVENT_GRACE_S = 5.0
 
 
@@ -138,10 +137,10 @@ class Nemesis:
         self.emit(FaultEvent(self.clock.now(), fault_id, kind, stage, targets, backend, detail))
 
     def _build(self, spec: Spec, fault_id: int) -> Fault:
-        if isinstance(spec, PartitionSpec):
-            return PartitionFault(spec, fault_id, self.ctx)
+        if isinstance(spec, NetworkSpec):
+            return PartitionFault(spec, fault_id, self.ctx)  # type: ignore[arg-type]
         if isinstance(spec, LinkSpec):
-            return LinkFault(spec, fault_id, self.ctx)
+            return LinkFault(spec, fault_id, self.ctx)  # type: ignore[arg-type]
         return ProcessFault(spec, fault_id, self.ctx)
 
     def inject(self, spec: Spec | dict[str, Any]) -> int:

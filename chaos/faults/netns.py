@@ -16,16 +16,21 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import docker
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
-from chaos.cluster import LABEL_MANAGED, LABEL_RUN, Node
+from chaos.backend.docker.cluster import LABEL_MANAGED, LABEL_RUN, Node
 from chaos.faults.errors import NodeDown, ToolboxError
+from chaos.images import Image
 
-TOOLBOX_IMAGE = "chaoslab/toolbox:local"  # the tag chaos/images.py builds
+# The fault layer's own image: iptables, tc, the NFQUEUE shaper and the probe, for nodes
+# whose images have none of them.
+TOOLBOX = Image("toolbox", recipe=Path(__file__).parent / "toolbox")
+TOOLBOX_IMAGE = TOOLBOX.local_tag
 LABEL_HELPER = "io.chaoslab.nemesis-helper"
 T = TypeVar("T")
 R = TypeVar("R")

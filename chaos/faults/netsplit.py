@@ -14,15 +14,17 @@ from chaos.faults import iptables, partition, probe
 from chaos.faults.base import Applied, Context, Evidence, NotYet
 from chaos.faults.namespaced import NamespaceFault
 from chaos.faults.roles import minority_size
-from chaos.faults.spec import PartitionSpec
+from chaos.faults.spec import CutSpec, GroupsSpec, OneWaySpec
 
 _SILENCE_MS = 100  # no reset within this on a local bridge (answers take <1 ms) means dropped
 _ANSWER_MS = 1000  # generous: answers come back in well under a millisecond
 
 
 class PartitionFault(NamespaceFault):
-    def __init__(self, spec: PartitionSpec, fault_id: int, ctx: Context) -> None:
-        super().__init__("partition", fault_id, ctx)
+    def __init__(
+        self, spec: CutSpec | GroupsSpec | OneWaySpec, fault_id: int, ctx: Context
+    ) -> None:
+        super().__init__(spec.kind, fault_id, ctx)
         self.spec = spec
         self.grudge: partition.Grudge = {}
         self.rules: dict[str, list[list[str]]] = {}
@@ -31,24 +33,24 @@ class PartitionFault(NamespaceFault):
 
     def _shape(self) -> tuple[partition.Grudge, dict[str, Any]]:
         spec, ctx, names = self.spec, self.ctx, self.ctx.names
-        if spec.shape == "isolate":
+        if isinstance(spec, GroupsSpec):
+            groups = [list(group) for group in spec.groups]
+            return partition.groups(names, groups), {"groups": groups}
+        if isinstance(spec, OneWaySpec):
+            senders, receivers = ctx.resolve(spec.source), ctx.resolve(spec.destination)
+            drawn = {"from": list(senders), "to": list(receivers)}
+            return partition.one_way(names, senders, receivers), drawn
+        if spec.kind == "isolate":
             isolated = ctx.resolve(spec.target)
             return partition.isolate(names, isolated), {"isolated": list(isolated)}
-        if spec.shape == "groups":
-            return partition.groups(names, spec.groups or []), {"groups": spec.groups}
-        if spec.shape == "majority-minority":
-            forced = list(ctx.resolve(spec.minority)) if spec.minority else []
+        if spec.kind == "majority-minority":
+            forced = list(ctx.resolve(spec.target))[: minority_size(len(names))]
             rest = [n for n in names if n not in forced]
             extra = max(0, minority_size(len(names)) - len(forced))
             minority = forced + ctx.rng.sample(rest, extra)
             return partition.majority_minority(names, minority), {"minority": minority}
-        if spec.shape == "bridge":
-            (middle,) = ctx.resolve(spec.bridge)[:1]
-            return partition.bridge(names, middle), {"bridge": middle}
-        assert spec.sender is not None and spec.receiver is not None
-        senders, receivers = ctx.resolve(spec.sender), ctx.resolve(spec.receiver)
-        drawn = {"from": list(senders), "to": list(receivers)}
-        return partition.one_way(names, senders, receivers), drawn
+        (middle,) = ctx.resolve(spec.target)[:1]
+        return partition.bridge(names, middle), {"bridge": middle}
 
     def plan(self) -> Applied:
         self.grudge, drawn = self._shape()
@@ -62,7 +64,7 @@ class PartitionFault(NamespaceFault):
         self.probes = partition.probe_plan(self.ctx.names, self.grudge)
         grudge = {n: sorted(peers) for n, peers in self.grudge.items() if peers}
         detail = {
-            "shape": self.spec.shape,
+            "shape": self.spec.kind,
             **drawn,
             "grudge": grudge,
             "clients": self.spec.clients,

@@ -1,10 +1,12 @@
 """What the suite needs to know about one product, and nothing more.
 
-A system names its compose file and images, turns its settings into the
-compose environment, proves readiness through its own client, and reports
-its own view of the cluster (leader, membership). Adding a product is one
-module implementing this class; the cluster, faults, checks and reports do
-not change.
+A system is a package `chaos/systems/<name>/` that owns everything about its
+product: this class (its nodes for any cluster size, its typed settings with
+their ranges, readiness and its own view through its client), its image
+recipes, its workloads and consistency levels, and the model of what its
+settings predict for recovery. The suite finds it through the
+`chaoslab.systems` entry point; the runner, faults, checks and reports never
+name it.
 """
 
 from __future__ import annotations
@@ -14,10 +16,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
+from chaos.backend import ClusterView as Cluster
+from chaos.backend import NodeSpec
+from chaos.errors import InputError, NotReady
+from chaos.fields import Strict
 from chaos.history import Observation
+from chaos.systems.prediction import FaultShape, Mechanism
 
 if TYPE_CHECKING:
-    from chaos.cluster import Cluster
+    from chaos.images import Image
 
 Family = Literal["consensus", "gossip"]
 
@@ -91,8 +98,15 @@ class Closeable(Protocol):
     def close(self) -> None: ...
 
 
-class NotReady(RuntimeError):
-    """The cluster did not become ready in time; the message says what was last seen."""
+class Settings(Strict):
+    """A system's own settings: typed, documented, with the ranges the product accepts.
+
+    Each system subclasses it; `validate`, `run` and `up --set` all check a
+    file's or a command line's settings against it.
+    """
+
+
+WorkloadKind = Literal["register", "unique-writes", "membership"]
 
 
 class System(ABC):
@@ -101,10 +115,20 @@ class System(ABC):
     name: ClassVar[str]
     family: ClassVar[Family]
     protocol: ClassVar[str]
-    image: ClassVar[str]
     client_port: ClassVar[int]
+    Settings: ClassVar[type[Settings]]
+    # The images a cluster of this system runs, by image source (see chaos.images).
+    images: ClassVar[tuple[Image, ...]]
+    image_sources: ClassVar[tuple[str, ...]] = ("local", "official")
+    workloads: ClassVar[tuple[WorkloadKind, ...]] = ("register", "unique-writes")
+    # Consistency levels a client may choose per operation; () where it cannot.
+    consistency_levels: ClassVar[tuple[str, ...]] = ()
     ready_timeout: ClassVar[float] = 90.0
-    defaults: ClassVar[dict[str, Any]] = {}
+    default_nodes: ClassVar[int] = 3
+    node_range: ClassVar[tuple[int, int]] = (3, 3)
+    # A node's memory limit, and what one needs in use (to check a cluster fits the machine).
+    memory_mib: ClassVar[int] = 256
+    need_mib: ClassVar[int] = 64
     # How the system's own view shows a fault: a new leader, or peers marking a node
     # down (see chaos.checks.detection).
     detection: ClassVar[Literal["leader", "membership"]] = "membership"
@@ -114,27 +138,62 @@ class System(ABC):
     # How to read runs recorded before run.json said whether a refused cas is a
     # real answer (a client that refused from an unsynced read sets False).
     legacy_refusals_are_service: ClassVar[bool] = True
+    # Files inside a node (besides its output) worth keeping with the run's logs.
+    log_files: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, settings: dict[str, Any] | None = None) -> None:
-        unknown = set(settings or {}) - set(self.defaults)
-        if unknown:
-            raise ValueError(
-                f"unknown {self.name} setting(s) {sorted(unknown)}; "
-                f"expected any of {sorted(self.defaults)}"
-            )
-        self.settings = {**self.defaults, **(settings or {})}
+    def __init__(self, settings: dict[str, Any] | None = None, nodes: int | None = None) -> None:
+        self.config = self.parse_settings(settings or {})
+        self.settings: dict[str, Any] = self.config.model_dump()
+        self.node_count = nodes or self.default_nodes
+        problem = self.size_problem(self.node_count, self.settings)
+        if problem:
+            raise InputError(problem)
+
+    @classmethod
+    def size_problem(cls, nodes: int, settings: dict[str, Any]) -> str | None:
+        """Why a cluster of `nodes` cannot run with these settings, or None."""
+        low, high = cls.node_range
+        if not low <= nodes <= high:
+            odd = " (odd sizes are what users run)" if cls.family == "consensus" else ""
+            return f"{cls.name} runs {low} to {high} nodes here{odd}, not {nodes}"
+        return None
+
+    @classmethod
+    def parse_settings(cls, settings: dict[str, Any]) -> Settings:
+        """The settings as the system's model reads them; raises pydantic's ValidationError."""
+        return cls.Settings.model_validate(settings)
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return cls.Settings().model_dump()
+
+    @classmethod
+    def node_names(cls, nodes: int | None = None) -> tuple[str, ...]:
+        """The nodes a cluster of this system has: n1, n2..."""
+        return tuple(f"n{index}" for index in range(1, (nodes or cls.default_nodes) + 1))
 
     @property
-    def compose_file(self) -> str:
-        return f"{self.name}.yml"
+    def names(self) -> tuple[str, ...]:
+        return self.node_names(self.node_count)
 
     @abstractmethod
-    def compose_env(self) -> dict[str, str]:
-        """Variables the compose file reads for this run's settings."""
+    def node_specs(self, image: str) -> list[NodeSpec]:
+        """Every node of a cluster of `self.node_count`, as a backend is to run them."""
+
+    @classmethod
+    def version_note(cls, versions: Sequence[str]) -> str | None:
+        """A warning for readers about the versions that ran, where the product needs one."""
+        return None
+
+    @classmethod
+    def mechanism(cls, shape: FaultShape, settings: dict[str, Any], nodes: int) -> Mechanism:
+        """How this system notices such a fault, what stops meanwhile and how a node rejoins,
+        with what the settings predict; the base knows nothing of any product."""
+        return Mechanism("", "", "")
 
     def start(self, cluster: Cluster) -> None:
         """Start every node; systems that must join one at a time override this."""
-        cluster.compose.compose.up(detach=True, quiet=True)
+        cluster.start_nodes(self.names)
 
     def bootstrap(self, cluster: Cluster) -> None:  # noqa: B027 (an optional hook)
         """One-time set-up once all nodes run (e.g. forming a Redis Cluster)."""
@@ -160,9 +219,11 @@ class System(ABC):
         return observations
 
     @abstractmethod
-    def client(self, cluster: Cluster, node: str | None, timeout: float) -> Client:
+    def client(
+        self, cluster: Cluster, node: str | None, timeout: float, consistency: str | None = None
+    ) -> Client:
         """A workload client bound to `node`, or to the whole cluster through the
-        driver's own balancing when `node` is None."""
+        driver's own balancing when `node` is None; at `consistency` where it can choose."""
 
     def watch_driver(
         self, cluster: Cluster, now: Callable[[], int], record: Callable[[Observation], None]

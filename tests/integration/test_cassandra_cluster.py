@@ -11,12 +11,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from chaos import cluster, engine
-from chaos.cluster import LABEL_RUN, Cluster, leftovers, new_run_id
+from chaos.backend.docker import cluster, engine
+from chaos.backend.docker.cluster import LABEL_RUN, Cluster, leftovers, new_run_id
+from chaos.errors import ImageError
 from chaos.systems import make_system
 from chaos.systems.base import UnsupportedOperation
-from chaos.systems.cassandra import Cassandra, conviction_seconds
-from chaos.systems.cassandra_image import CassandraImageError, pysandra_jar
+from chaos.systems.cassandra.system import Cassandra, conviction_seconds
+from chaos.systems.cassandra.tarball import pysandra_jar
 
 pytestmark = pytest.mark.docker
 
@@ -30,7 +31,7 @@ WINDOW = (conviction_seconds(PHI, 0.75), conviction_seconds(PHI, 1.5) + 1.0)
 def cassandra() -> Iterator[tuple[Cassandra, Cluster]]:
     try:
         pysandra_jar()
-    except CassandraImageError as exc:
+    except ImageError as exc:
         pytest.skip(str(exc))
     system = make_system("cassandra", {"phi_convict_threshold": PHI})
     assert isinstance(system, Cassandra)

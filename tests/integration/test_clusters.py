@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from chaos import cluster
-from chaos.cluster import LABEL_RUN, leftovers, new_run_id, remove_labelled
+from chaos.backend.docker import cluster
+from chaos.backend.docker.cluster import LABEL_RUN, leftovers, new_run_id, remove_labelled
 from chaos.systems import SYSTEMS, make_system
 
 pytestmark = pytest.mark.docker
@@ -22,7 +22,7 @@ def test_cluster_comes_up_ready_and_leaves_nothing(name: str) -> None:
     system = make_system(name)
     run_id = new_run_id(name)
     with cluster.running(system, run_id=run_id, progress=lambda _: None) as running:
-        assert len(running.nodes) == {"redis": 6}.get(name, 3)
+        assert len(running.nodes) == system.default_nodes
         assert all(node.ports[system.client_port] > 0 for node in running.nodes)
         assert system.readiness(running) is None
         views = system.observe(running, time.monotonic_ns)
@@ -35,7 +35,7 @@ def test_cluster_comes_up_ready_and_leaves_nothing(name: str) -> None:
 
 UP_SCRIPT = """
 import sys
-from chaos import cluster
+from chaos.backend.docker import cluster
 from chaos.systems import make_system
 with cluster.running(make_system("etcd"), run_id=sys.argv[1], progress=print):
     print("READY", flush=True)

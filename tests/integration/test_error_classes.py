@@ -42,15 +42,16 @@ from kazoo.handlers.threading import KazooTimeoutError
 from redis.crc import key_slot
 from serfclient.connection import SerfConnectionError, SerfTimeout
 
-from chaos import cluster, engine
-from chaos.cluster import LABEL_RUN, Cluster, leftovers, new_run_id
+from chaos.backend.docker import cluster, engine
+from chaos.backend.docker.cluster import LABEL_RUN, Cluster, leftovers, new_run_id
+from chaos.errors import ImageError
 from chaos.faults import Nemesis
 from chaos.history import Clock
 from chaos.systems import make_system
 from chaos.systems.base import Client, System
-from chaos.systems.cassandra import Cassandra
-from chaos.systems.cassandra_image import CassandraImageError, pysandra_jar
-from chaos.systems.redis import Redis, RedisClient
+from chaos.systems.cassandra.system import Cassandra
+from chaos.systems.cassandra.tarball import pysandra_jar
+from chaos.systems.redis.system import Redis, RedisClient
 
 pytestmark = pytest.mark.docker
 
@@ -88,7 +89,7 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
     if cases.system == "cassandra":
         try:
             pysandra_jar()
-        except CassandraImageError as exc:
+        except ImageError as exc:
             pytest.skip(str(exc))
     system = make_system(cases.system, cases.settings)
     run_id = new_run_id(system.name)
@@ -188,7 +189,7 @@ class FaultCases:
     def test_a_node_cut_from_its_clients_times_out_and_the_outcome_is_unknown(
         self, lab: Lab
     ) -> None:
-        spec = {"kind": "partition", "shape": "isolate", "clients": "cut"}
+        spec = {"kind": "isolate", "clients": "cut"}
         self.cut.check(*self.error_under(lab, spec))
 
     def test_a_killed_node_fails_the_operation_where_the_driver_shows_the_refusal(

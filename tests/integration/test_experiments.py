@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chaos.cluster import LABEL_RUN, leftovers
+from chaos.backend.docker.cluster import LABEL_RUN, leftovers
 from chaos.experiment import CATALOGUE, Experiment, load_experiment
 from chaos.history import load_history
 from chaos.runner import Run

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import docker
 import pytest
+from testbed import ensure_toolbox, leftovers, toolbox_cluster
 
-from chaos.cluster import Node
+from chaos.backend.docker.cluster import Node
 from chaos.faults import FaultError, Nemesis, iptables, probe
-from chaos.faults.testbed import ensure_toolbox, leftovers, toolbox_cluster
 from chaos.history import Clock, FaultEvent
 
 pytestmark = pytest.mark.docker
@@ -145,13 +145,13 @@ def by_name(cluster, name: str) -> Node:
 @pytest.mark.parametrize(
     "spec",
     [
-        {"kind": "partition", "shape": "isolate", "target": "leader"},
-        {"kind": "partition", "shape": "majority-minority", "minority": "n3"},
-        {"kind": "partition", "shape": "groups", "groups": [["n1", "n2"], ["n3"]]},
-        {"kind": "partition", "shape": "bridge", "bridge": "n2"},
-        {"kind": "partition", "shape": "one-way", "from": "n1", "to": "n2"},
+        {"kind": "isolate", "target": "leader"},
+        {"kind": "majority-minority", "target": "n3"},
+        {"kind": "partition", "groups": [["n1", "n2"], ["n3"]]},
+        {"kind": "bridge", "target": "n2"},
+        {"kind": "one-way", "source": "n1", "destination": "n2"},
     ],
-    ids=lambda spec: spec["shape"],
+    ids=lambda spec: spec["kind"],
 )
 def test_partition_cuts_exactly_the_grudged_pairs_and_heal_reconnects_everyone(
     client, cluster, nemesis, recorder, spec
@@ -173,7 +173,7 @@ def test_partition_cuts_exactly_the_grudged_pairs_and_heal_reconnects_everyone(
 
 def test_one_way_partition_still_delivers_in_the_open_direction(client, cluster, nemesis):
     n1, n2 = by_name(cluster, "n1"), by_name(cluster, "n2")
-    fault_id = nemesis.inject({"kind": "partition", "shape": "one-way", "from": "n1", "to": "n2"})
+    fault_id = nemesis.inject({"kind": "one-way", "source": "n1", "destination": "n2"})
     try:
         assert udp_arrives(client, n1, n2), "n1's packets must still reach n2"
         assert not udp_arrives(client, n2, n1), "n2's packets must no longer reach n1"
@@ -183,7 +183,7 @@ def test_one_way_partition_still_delivers_in_the_open_direction(client, cluster,
 
 
 def test_clients_cut_removes_the_isolated_node_from_the_host_too(client, cluster, nemesis):
-    spec = {"kind": "partition", "shape": "isolate", "target": "n2", "clients": "cut"}
+    spec = {"kind": "isolate", "target": "n2", "clients": "cut"}
     fault_id = nemesis.inject(spec)
     try:
         seen = probe.from_host([n.ip for n in cluster], 0.3)
@@ -196,7 +196,7 @@ def test_clients_cut_removes_the_isolated_node_from_the_host_too(client, cluster
 def test_a_restarted_node_gets_its_partition_back_in_its_new_namespace(
     client, cluster, nemesis, recorder
 ):
-    fault_id = nemesis.inject({"kind": "partition", "shape": "isolate", "target": "n3"})
+    fault_id = nemesis.inject({"kind": "isolate", "target": "n3"})
     pid_before = client.api.inspect_container(by_name(cluster, "n3").container)["State"]["Pid"]
     nemesis.inject({"kind": "restart", "target": "n3", "grace": 1})
     pid_after = client.api.inspect_container(by_name(cluster, "n3").container)["State"]["Pid"]
@@ -389,7 +389,7 @@ def test_leaving_the_block_by_an_exception_heals_everything(client, cluster, nem
         with Nemesis(
             cluster, run_id=run_id, emit=lambda e: None, clock=Clock(), client=client
         ) as n:
-            n.inject({"kind": "partition", "shape": "isolate", "target": "n1"})
+            n.inject({"kind": "isolate", "target": "n1"})
             n.inject({"kind": "delay", "target": "n2", "delay": "50ms"})
             n.inject({"kind": "pause", "target": "n3"})
             raise RuntimeError("workload blew up")
@@ -400,12 +400,12 @@ def test_leaving_the_block_by_an_exception_heals_everything(client, cluster, nem
 
 CHILD = """
 import json, sys, time
-from chaos.cluster import Node
+from chaos.backend.docker.cluster import Node
 from chaos.faults import Nemesis
 from chaos.history import Clock
 nodes = [Node(**n) for n in json.loads(sys.argv[1])]
 with Nemesis(nodes, run_id=sys.argv[2], emit=lambda e: None, clock=Clock()) as nemesis:
-    nemesis.inject({"kind": "partition", "shape": "isolate", "target": "n1"})
+    nemesis.inject({"kind": "isolate", "target": "n1"})
     nemesis.inject({"kind": "delay", "target": "n2", "delay": "50ms"})
     print("ready", flush=True)
     time.sleep(60)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.cluster import LABEL_RUN, leftovers
+from chaos.backend.docker.cluster import LABEL_RUN, leftovers
 from chaos.experiment import CATALOGUE
 
 pytestmark = pytest.mark.docker

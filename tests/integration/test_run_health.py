@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chaos import engine, runner
-from chaos.cluster import LABEL_RUN, LABEL_SERVICE, leftovers, remove_labelled
+from chaos import runner
+from chaos.backend.docker import engine
+from chaos.backend.docker.cluster import LABEL_RUN, LABEL_SERVICE, leftovers, remove_labelled
 from chaos.experiment import CATALOGUE, Experiment
 from chaos.history import load_history
 from chaos.runner import Run

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
 import subprocess
 import tarfile
 import zipfile
@@ -19,10 +18,13 @@ import yaml
 from cassandra import ConsistencyLevel, OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
 from cassandra.cluster import NoHostAvailable
 
-from chaos.cluster import COMPOSE_DIR, Node
+from chaos.backend import Node
+from chaos.backend.docker.cluster import compose_document
+from chaos.errors import ImageError as CassandraImageError
+from chaos.images import SERVER_VERSION_FILE
 from chaos.systems import make_system
 from chaos.systems.base import UnsupportedOperation
-from chaos.systems.cassandra import (
+from chaos.systems.cassandra.system import (
     Addresses,
     Cassandra,
     CassandraClient,
@@ -33,9 +35,7 @@ from chaos.systems.cassandra import (
     conviction_seconds,
     heap_megabytes,
 )
-from chaos.systems.cassandra_image import (
-    SERVER_VERSION_FILE,
-    CassandraImageError,
+from chaos.systems.cassandra.tarball import (
     prepare_pypi,
     prepare_tarball,
     pysandra_jar,
@@ -44,7 +44,7 @@ from chaos.systems.cassandra_image import (
     version_from_names,
 )
 
-RECIPE = COMPOSE_DIR / "images" / "cassandra"
+RECIPE = Path(Cassandra.images[0].recipe)
 HARNESS = RECIPE / "harness"
 
 
@@ -272,25 +272,28 @@ def test_view_agent_jar_is_built_from_the_current_source() -> None:
     assert "Premain-Class: ViewAgent" in manifest
 
 
+def node_environment(settings: dict[str, Any], node: str = "n2") -> dict[str, str]:
+    specs = make_system("cassandra", settings).node_specs("cassandra:5.0")
+    return next(spec for spec in specs if spec.name == node).environment
+
+
 def test_settings_become_the_official_images_variables() -> None:
-    env = make_system("cassandra", {"phi_convict_threshold": 5, "heap": "1G"}).compose_env()
-    assert env == {
-        "CASSANDRA_PHI_CONVICT_THRESHOLD": "5",
-        "CASSANDRA_NUM_TOKENS": "16",
-        "MAX_HEAP_SIZE": "1024M",
-        "HEAP_NEWSIZE": "256M",
-        "CASSANDRA_MEM_LIMIT": "1536m",
-    }
+    env = node_environment({"phi_convict_threshold": 5, "heap": "1G"})
+    assert (env["CASSANDRA_PHI_CONVICT_THRESHOLD"], env["CASSANDRA_NUM_TOKENS"]) == ("5", "16")
+    assert (env["MAX_HEAP_SIZE"], env["HEAP_NEWSIZE"]) == ("1024M", "256M")
+    limit = make_system("cassandra", {"heap": "1G"}).node_specs("x")[0].memory_mib
+    assert limit == 1536  # the heap plus 512 MiB
 
 
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"phi_convict_threshold": 4}, "expected 5 to 16"),
-        ({"phi_convict_threshold": 17}, "expected 5 to 16"),
-        ({"consistency": "LOCAL_ONE"}, "expected one of ONE, QUORUM, ALL"),
-        ({"num_tokens": 0}, "num_tokens"),
-        ({"heap": "lots"}, "expected MiB or a size"),
+        ({"phi_convict_threshold": 4}, "expected a number from 5 to 16"),
+        ({"phi_convict_threshold": 17}, "expected a number from 5 to 16"),
+        ({"consistency": "LOCAL_ONE"}, "unknown field"),
+        ({"num_tokens": 0}, "expected an integer from 1 to 256"),
+        ({"heap": "lots"}, "expected a heap size from 256M to 8G"),
+        ({"heap": "64M"}, "expected a heap size from 256M to 8G"),
     ],
 )
 def test_settings_out_of_range_are_refused(settings: dict[str, Any], message: str) -> None:
@@ -303,27 +306,12 @@ def test_heap_sizes_read_as_mebibytes() -> None:
     assert sizes == [512, 512, 768, 1024, 2048]
 
 
-def interpolate(text: str, env: dict[str, str]) -> str:
-    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?} for the variables given."""
-
-    def value(match: re.Match[str]) -> str:
-        name, default = match[1], match[3]
-        if name in env:
-            return env[name]
-        assert default is not None, f"{name} is required"
-        return default
-
-    return re.sub(r"\$\{(\w+)(:-([^}]*)|:\?)?\}", value, text)
-
-
 def rendered_compose(image: str, system: Cassandra) -> dict[str, Any]:
-    env = {
-        "CHAOS_RUN_ID": "run-1",
-        "CASSANDRA_IMAGE": image,
-        **{f"N{i}_PORT": str(40000 + i) for i in (1, 2, 3)},
-        **system.compose_env(),
-    }
-    return yaml.safe_load(interpolate((COMPOSE_DIR / "cassandra.yml").read_text(), env))
+    specs = system.node_specs(image)
+    wanted = [(spec.name, port) for spec in specs for port in spec.ports]
+    return compose_document(
+        specs, "run-1", {key: 40000 + i for i, key in enumerate(wanted)}, "1@host"
+    )
 
 
 def test_official_image_gets_a_small_machine_fast_start_environment() -> None:
@@ -345,8 +333,15 @@ def test_official_image_gets_a_small_machine_fast_start_environment() -> None:
     ]
     assert node["mem_limit"] == "1024m"
     assert node["entrypoint"] == ["/opt/chaoslab/entrypoint.sh"]
-    assert "./images/cassandra/harness:/opt/chaoslab:ro" in node["volumes"]
-    assert node["ports"] == ["127.0.0.1:40002:9042", "127.0.0.1::7072"]  # loopback only
+    assert f"{HARNESS}:/opt/chaoslab:ro" in node["volumes"]
+    assert node["ports"] == ["127.0.0.1:40002:9042", "127.0.0.1:40003:7072"]  # loopback only
+
+
+def test_five_nodes_join_through_the_same_two_seeds() -> None:
+    compose = rendered_compose("cassandra:5.0", make_system("cassandra", nodes=5))
+    assert sorted(compose["services"]) == ["n1", "n2", "n3", "n4", "n5"]
+    seeds = {service["environment"]["CASSANDRA_SEEDS"] for service in compose["services"].values()}
+    assert seeds == {"n1,n2"}
 
 
 def test_everything_compose_creates_carries_the_run_label() -> None:
@@ -357,6 +352,7 @@ def test_everything_compose_creates_carries_the_run_label() -> None:
         compose["networks"]["default"]["labels"],
     ]
     assert all(labels["io.chaoslab.run"] == "run-1" for labels in labelled)
+    assert all(labels["io.chaoslab.owner"] == "1@host" for labels in labelled)
     assert len(labelled) == 7
 
 

@@ -11,15 +11,16 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from chaos import cli, engine, images
+from chaos import cli, images
+from chaos.backend.docker import engine
+from chaos.errors import ImageError
 
 
 @pytest.fixture
-def recipe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> images.Image:
-    monkeypatch.setattr(images, "RECIPES", tmp_path)
+def recipe(tmp_path: Path) -> images.Image:
     (tmp_path / "demo").mkdir()
     (tmp_path / "demo" / "Dockerfile").write_text("ARG BASE\nFROM ${BASE}\n")
-    return images.Image("demo", official="demo:1")
+    return images.Image("demo", recipe=tmp_path / "demo", official="demo:1")
 
 
 def test_recipe_hash_is_stable_for_an_unchanged_recipe(recipe: images.Image) -> None:
@@ -36,17 +37,19 @@ def test_recipe_hash_changes_with_any_file_or_the_base(recipe: images.Image) -> 
 def test_official_source_uses_upstream_image_where_one_exists(recipe: images.Image) -> None:
     assert recipe.reference("official") == "demo:1"
     assert recipe.reference("local") == "chaoslab/demo:local"
-    assert images.Image("serf").reference("official") == "chaoslab/serf:local"
+    assert images.Image("serf", Path(".")).reference("official") == "chaoslab/serf:local"
 
 
 def test_every_image_has_a_dockerfile_with_a_base_argument() -> None:
-    for image in images.IMAGES.values():
+    found = images.all_images()
+    assert {"toolbox", "etcd"} <= found.keys()  # each system's, and the fault layer's
+    for image in found.values():
         dockerfile = (image.recipe_dir / "Dockerfile").read_text()
         assert "ARG BASE" in dockerfile and "FROM ${BASE}" in dockerfile, image.name
 
 
 def test_unknown_image_names_the_known_ones() -> None:
-    with pytest.raises(images.ImageError, match="expected one of: etcd"):
+    with pytest.raises(ImageError, match=r"expected one of: .*etcd"):
         images.build_all(["cassandra9"], upstream_base=True, progress=print)
 
 
@@ -79,7 +82,8 @@ def test_build_all_tells_built_images_from_current_ones(
 ) -> None:
     (recipe.recipe_dir.parent / "other").mkdir()
     (recipe.recipe_dir.parent / "other" / "Dockerfile").write_text("ARG BASE\nFROM ${BASE}\n")
-    monkeypatch.setattr(images, "IMAGES", {"demo": recipe, "other": images.Image("other")})
+    other = images.Image("other", recipe=recipe.recipe_dir.parent / "other")
+    monkeypatch.setattr(images, "all_images", lambda: {"demo": recipe, "other": other})
     first = images.build_all([], upstream_base=True, progress=lambda _: None)
     assert first == images.Builds(built=("chaoslab/demo:local", "chaoslab/other:local"))
     (recipe.recipe_dir / "entrypoint.sh").write_text("#!/bin/sh\n")
@@ -105,10 +109,10 @@ def test_a_tarball_image_built_before_is_reported_current_not_built(
 ) -> None:
     tarball = fake_tarball(tmp_path / "apache-cassandra-5.0-rc1-bin.tar.gz", "5.0-rc1")
     tag = "chaoslab/cassandra:tarball"
-    first = images.build_cassandra_tarball(tarball, upstream_base=True, progress=lambda _: None)
+    first = images.build_from_tarball("cassandra", tarball, True, progress=lambda _: None)
     assert first == images.Builds(built=(tag,))
     assert docker.labels[tag][images.LABEL_SERVER_VERSION] == "5.0-rc1"
-    again = images.build_cassandra_tarball(tarball, upstream_base=True, progress=lambda _: None)
+    again = images.build_from_tarball("cassandra", tarball, True, progress=lambda _: None)
     assert again == images.Builds(current=(tag,))
 
 
@@ -116,8 +120,13 @@ def test_images_build_prints_built_and_current_images_apart(
     tmp_path: Path, docker: FakeDocker
 ) -> None:
     tarball = fake_tarball(tmp_path / "c.tar.gz", "4.0-rc1")
-    command = ["images", "build", "--upstream-base", "--cassandra-tarball", str(tarball)]
+    command = ["images", "build", "cassandra", "--upstream-base", "--tarball", str(tarball)]
     first, again = (CliRunner().invoke(cli.app, command).output for _ in range(2))
     assert first.splitlines()[-1] == "built: chaoslab/cassandra:tarball"
     assert again.splitlines()[-1] == "current: chaoslab/cassandra:tarball"
     assert "built:" not in again
+
+
+def test_an_image_without_a_tarball_recipe_says_so(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match="etcd is not built from a tarball"):
+        images.build_from_tarball("etcd", tmp_path / "x.tar.gz", True, progress=print)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from chaos.faults import link, probe
-from chaos.faults.spec import LinkSpec
+from chaos.faults.spec import LinkSpec, parse_fault
 
 
 def spec(**fields) -> LinkSpec:
-    return LinkSpec.model_validate(fields)
+    return parse_fault(fields)  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize(

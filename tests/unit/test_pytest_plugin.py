@@ -20,9 +20,9 @@ import pytest
 
 from chaos import pytest_plugin
 from chaos.checks.slo import Verdict
+from chaos.errors import NotReady
 from chaos.experiment import CATALOGUE, Experiment
 from chaos.runner import Outcome, Status
-from chaos.systems import NotReady
 
 pytest_plugins = ["pytester"]
 
@@ -162,7 +162,7 @@ def test_invalid_file_is_a_collection_error_with_file_line_column(
     result.stdout.fnmatch_lines(
         [
             "experiments/etcd/leader-crash.yaml:8:9: workload.rate: "
-            'expected a number greater than 0, got "fast"'
+            'expected a number greater than 0 and at most 100000, got "fast"'
         ]
     )
     result.stdout.fnmatch_lines(["*1 error*"])

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from chaos import engine
+from chaos.backend.docker import engine
 from chaos.history import Clock, ExternalEvent
 
 # Lifecycle actions that change whether a node serves; execs, health checks and

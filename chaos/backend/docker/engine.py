@@ -12,16 +12,54 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import docker
 from docker.errors import DockerException
+from python_on_whales.exceptions import DockerException as ComposeError
+
+from chaos.errors import BackendError
 
 PLUGIN_DIR = Path(os.environ.get("DOCKER_CONFIG", Path.home() / ".docker")) / "cli-plugins"
 
 
-class EngineError(RuntimeError):
-    """Docker or Compose is missing or unreachable; the message says how to fix it."""
+EngineError = BackendError  # the name the rest of this backend has always used
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Docker's and Compose's own exceptions as the suite's: a daemon that refuses is the
+    machine's problem to report in one line, not a bug to show a traceback for."""
+    try:
+        yield
+    except (DockerException, ComposeError) as exc:
+        raise BackendError(f"Docker: {' '.join(str(exc).split())[:500]}") from exc
+
+
+def available_mib() -> int | None:
+    """Memory this machine can still give (MemAvailable), in MiB; None where unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        return None
+    return None
+
+
+def memory_problem(system: Any) -> str | None:
+    """Refuse a cluster the machine cannot hold, before any container starts."""
+    free = available_mib()
+    need = system.node_count * system.need_mib
+    if free is None or need <= free:
+        return None
+    return (
+        f"{system.node_count} {system.name} nodes need ~{need / 1024:.1f} GiB, "
+        f"{free / 1024:.1f} GiB free"
+    )
 
 
 @functools.cache

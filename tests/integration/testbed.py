@@ -1,4 +1,5 @@
-"""A throwaway cluster of toolbox containers, for the fault tests and benchmark.
+"""A throwaway cluster of toolbox containers, for the fault tests and benchmark (test code:
+it does not ship with the suite).
 
 Three `sleep infinity` containers on a private bridge network are enough to
 prove every fault: the toolbox image carries netprobe and netcat, so effects
@@ -12,15 +13,14 @@ import contextlib
 import os
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import docker
 from docker.errors import ImageNotFound
 
-from chaos.cluster import LABEL_MANAGED, LABEL_RUN, Node
-from chaos.faults.netns import TOOLBOX_IMAGE
+from chaos.backend.docker.cluster import LABEL_MANAGED, LABEL_RUN, Node
+from chaos.faults.netns import TOOLBOX, TOOLBOX_IMAGE
 
-TOOLBOX_DIR = Path(__file__).resolve().parents[2] / "compose" / "images" / "toolbox"
+TOOLBOX_DIR = TOOLBOX.recipe
 
 
 def ensure_toolbox(client: docker.DockerClient, base: str = "chaoslab/base:bookworm") -> None:

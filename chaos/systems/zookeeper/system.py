@@ -8,17 +8,19 @@ import secrets
 import socket
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from pathlib import Path
+from typing import Annotated, Any
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError
 from kazoo.interfaces import IAsyncResult
 
+from chaos.backend import NodeSpec
+from chaos.fields import Bounded
 from chaos.history import Observation
-from chaos.systems.base import Client, System
-
-if TYPE_CHECKING:
-    from chaos.cluster import Cluster
+from chaos.images import Image
+from chaos.systems.base import Client, Cluster, Settings, System
+from chaos.systems.prediction import Band, FaultShape, Mechanism
 
 
 def four_letter_word(address: tuple[str, int], word: str, timeout: float = 0.5) -> str:
@@ -126,24 +128,96 @@ class ZooKeeperClient(Client):
         self.kazoo.close()
 
 
+class ZooKeeperSettings(Settings):
+    """Zab's timing, as zoo.cfg names it: the tick, and how many ticks a follower may take to
+    sync with a new leader (init) and may lag behind it (sync)."""
+
+    tick_time_ms: Annotated[int, Bounded("integer", ge=100, le=60_000)] = 2000
+    init_limit: Annotated[int, Bounded("integer", ge=1, le=100)] = 5
+    sync_limit: Annotated[int, Bounded("integer", ge=1, le=100)] = 2
+
+
 class ZooKeeper(System):
     name = "zookeeper"
     family = "consensus"
     protocol = "Zab"
-    image = "zookeeper"
     client_port = 2181
+    Settings = ZooKeeperSettings
+    images = (
+        Image("zookeeper", recipe=Path(__file__).parent / "image", official="zookeeper:3.8.4"),
+    )
     ready_timeout = 120.0
-    defaults: ClassVar[dict[str, Any]] = {"tick_time_ms": 2000, "init_limit": 5, "sync_limit": 2}
+    node_range = (1, 9)
+    memory_mib = 512
+    need_mib = 160
     detection = "leader"
     # Runs before the cas synced first refused from a follower's own, possibly stale, copy.
     legacy_refusals_are_service = False
 
-    def compose_env(self) -> dict[str, str]:
-        return {
-            "ZOO_TICK_TIME": str(self.settings["tick_time_ms"]),
-            "ZOO_INIT_LIMIT": str(self.settings["init_limit"]),
-            "ZOO_SYNC_LIMIT": str(self.settings["sync_limit"]),
-        }
+    def node_specs(self, image: str) -> list[NodeSpec]:
+        servers = " ".join(
+            f"server.{index}={node}:2888:3888;{self.client_port}"
+            for index, node in enumerate(self.names, 1)
+        )
+        return [
+            NodeSpec(
+                name=node,
+                image=image,
+                memory_mib=self.memory_mib,
+                ports=(self.client_port,),
+                environment={
+                    "ZOO_MY_ID": str(index),
+                    "ZOO_SERVERS": servers,
+                    "ZOO_TICK_TIME": str(self.settings["tick_time_ms"]),
+                    "ZOO_INIT_LIMIT": str(self.settings["init_limit"]),
+                    "ZOO_SYNC_LIMIT": str(self.settings["sync_limit"]),
+                    "ZOO_4LW_COMMANDS_WHITELIST": "*",
+                    "ZOO_ADMINSERVER_ENABLED": "false",
+                    # A one-server ensemble runs standalone; more are a quorum.
+                    "ZOO_STANDALONE_ENABLED": "true" if self.node_count == 1 else "false",
+                    "JVMFLAGS": "-Xmx256m -Xms64m",
+                },
+            )
+            for index, node in enumerate(self.names, 1)
+        ]
+
+    @classmethod
+    def mechanism(cls, shape: FaultShape, settings: dict[str, Any], nodes: int) -> Mechanism:
+        """Zab: a killed leader's sockets close, so its followers elect at once; a silent one
+        is dropped after syncLimit ticks without hearing from it. Either way the new leader
+        must sync a quorum within initLimit ticks before anything is served."""
+        tick, sync, init = (
+            settings["tick_time_ms"],
+            settings["sync_limit"],
+            settings["init_limit"],
+        )
+        sync_s, init_s, tick_s = tick * sync / 1000, tick * init / 1000, tick / 1000
+        detect = unavailable = None
+        if shape.on_leader and shape.silences:
+            low, high = (0.0, init_s) if shape.kills else (sync_s, sync_s + tick_s)
+            detect, unavailable = Band(low, high), Band(low, high + init_s)
+        return Mechanism(
+            detects=(
+                "followers drop a leader they have not heard from for syncLimit x tickTime ="
+                f" {sync} x {tick} ms = {sync_s:g} s"
+                + (
+                    "; a SIGKILLed leader's sockets close at once, so here the election starts"
+                    " immediately"
+                    if shape.kills
+                    else ""
+                )
+            ),
+            serves=(
+                "the ensemble serves nothing until a new leader has synced a quorum, which must"
+                f" happen within initLimit x tickTime = {init} x {tick} ms = {init_s:g} s"
+            ),
+            rejoins=(
+                "a restarted server rejoins as a follower and syncs with the leader (within"
+                f" initLimit x tickTime = {init_s:g} s) before it serves its clients"
+            ),
+            detect=detect,
+            unavailable=unavailable,
+        )
 
     def hosts(self, cluster: Cluster, nodes: list[str] | None = None) -> str:
         """A kazoo connection string of published 127.0.0.1 ports."""
@@ -155,7 +229,9 @@ class ZooKeeper(System):
         match = re.search(r"^Mode: (\S+)", reply, re.MULTILINE)
         return match.group(1) if match else "looking"
 
-    def client(self, cluster: Cluster, node: str | None, timeout: float) -> Client:
+    def client(
+        self, cluster: Cluster, node: str | None, timeout: float, consistency: str | None = None
+    ) -> Client:
         return ZooKeeperClient(self.hosts(cluster, [node] if node else None), timeout)
 
     def driver_settings(self) -> dict[str, Any]:
@@ -170,7 +246,8 @@ class ZooKeeper(System):
 
     def readiness(self, cluster: Cluster) -> str | None:
         modes = {node: self.mode(cluster, node) for node in cluster.names}
-        if sorted(modes.values()) != ["follower"] * (len(modes) - 1) + ["leader"]:
+        wanted = ["standalone"] if len(modes) == 1 else ["follower"] * (len(modes) - 1) + ["leader"]
+        if sorted(modes.values()) != wanted:
             return f"modes {modes}"
         client = KazooClient(hosts=self.hosts(cluster), timeout=5.0)
         client.start(timeout=10)

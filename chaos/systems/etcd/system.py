@@ -12,42 +12,120 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from pathlib import Path
+from typing import Annotated, Any, Self
 
 import etcd3gw
+from pydantic import model_validator
 
+from chaos.backend import NodeSpec
+from chaos.fields import Bounded, invalid
 from chaos.history import Observation
-from chaos.systems.base import Client, System
+from chaos.images import Image
+from chaos.systems.base import Client, Cluster, Settings, System
+from chaos.systems.prediction import Band, FaultShape, Mechanism
 
-if TYPE_CHECKING:
-    from chaos.cluster import Cluster
+PEER_PORT = 2380
+
+
+class EtcdSettings(Settings):
+    """Raft's two timers, as etcd's flags name them (milliseconds)."""
+
+    election_timeout_ms: Annotated[int, Bounded("integer", ge=10, le=60_000)] = 1000
+    heartbeat_interval_ms: Annotated[int, Bounded("integer", ge=1, le=10_000)] = 100
+
+    @model_validator(mode="after")
+    def _election_outlasts_heartbeats(self) -> Self:
+        """etcd refuses to start unless the election timeout is at least five heartbeats."""
+        if self.election_timeout_ms < 5 * self.heartbeat_interval_ms:
+            raise invalid(
+                f"election_timeout_ms ({self.election_timeout_ms}) must be at least 5 x "
+                f"heartbeat_interval_ms ({self.heartbeat_interval_ms}): etcd refuses less"
+            )
+        return self
 
 
 class Etcd(System):
     name = "etcd"
     family = "consensus"
     protocol = "Raft"
-    image = "etcd"
     client_port = 2379
+    Settings = EtcdSettings
+    images = (
+        Image(
+            "etcd",
+            recipe=Path(__file__).parent / "image",
+            official="gcr.io/etcd-development/etcd:v3.5.17",
+        ),
+    )
     ready_timeout = 60.0
-    defaults: ClassVar[dict[str, Any]] = {"election_timeout_ms": 1000, "heartbeat_interval_ms": 100}
+    node_range = (1, 9)
+    memory_mib = 256
+    need_mib = 40
     detection = "leader"
 
-    def __init__(self, settings: dict[str, Any] | None = None) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: dict[str, Any] | None = None, nodes: int | None = None) -> None:
+        super().__init__(settings, nodes)
         self._member_names: dict[str, str] = {}
 
-    def compose_env(self) -> dict[str, str]:
-        return {
-            "ETCD_ELECTION_TIMEOUT": str(self.settings["election_timeout_ms"]),
-            "ETCD_HEARTBEAT_INTERVAL": str(self.settings["heartbeat_interval_ms"]),
-        }
+    def node_specs(self, image: str) -> list[NodeSpec]:
+        initial = ",".join(f"{n}=http://{n}:{PEER_PORT}" for n in self.names)
+        return [
+            NodeSpec(
+                name=node,
+                image=image,
+                memory_mib=self.memory_mib,
+                ports=(self.client_port,),
+                command=("etcd",),
+                environment={
+                    "ETCD_NAME": node,
+                    "ETCD_INITIAL_CLUSTER": initial,
+                    "ETCD_INITIAL_CLUSTER_STATE": "new",
+                    "ETCD_INITIAL_CLUSTER_TOKEN": "chaoslab",
+                    "ETCD_INITIAL_ADVERTISE_PEER_URLS": f"http://{node}:{PEER_PORT}",
+                    "ETCD_ADVERTISE_CLIENT_URLS": f"http://{node}:{self.client_port}",
+                    "ETCD_LISTEN_PEER_URLS": f"http://0.0.0.0:{PEER_PORT}",
+                    "ETCD_LISTEN_CLIENT_URLS": f"http://0.0.0.0:{self.client_port}",
+                    "ETCD_DATA_DIR": "/var/lib/etcd/data",
+                    "ETCD_HEARTBEAT_INTERVAL": str(self.settings["heartbeat_interval_ms"]),
+                    "ETCD_ELECTION_TIMEOUT": str(self.settings["election_timeout_ms"]),
+                },
+            )
+            for node in self.names
+        ]
+
+    @classmethod
+    def mechanism(cls, shape: FaultShape, settings: dict[str, Any], nodes: int) -> Mechanism:
+        """Raft: a follower that misses heartbeats for its election timeout, drawn from
+        [T, 2T), campaigns; the last heartbeat may have come up to one interval before the
+        fault, and the vote takes a round trip."""
+        timeout, beat = settings["election_timeout_ms"], settings["heartbeat_interval_ms"]
+        low, high = timeout / 1000, 2 * timeout / 1000 + beat / 1000
+        on_leader = shape.on_leader and shape.silences
+        return Mechanism(
+            detects=(
+                f"a follower that hears no heartbeat (sent every heartbeat_interval_ms={beat})"
+                " for its election timeout, randomised between 1x and 2x election_timeout_ms="
+                f"{timeout} ({low:g}-{2 * timeout / 1000:g} s), starts an election"
+            ),
+            serves=(
+                "nothing commits without a leader, so the whole cluster waits for the election;"
+                " losing a follower needs none, as a majority still commits"
+            ),
+            rejoins=(
+                "a restarted member rejoins as a follower and catches up from the leader's log"
+            ),
+            detect=Band(low - beat / 1000, high) if on_leader else None,
+            unavailable=Band(low - beat / 1000, high + 0.5) if on_leader else None,
+        )
 
     def driver(self, cluster: Cluster, node: str, timeout: float = 1.0) -> etcd3gw.Etcd3Client:
         host, port = cluster.client_address(node)
         return etcd3gw.Etcd3Client(host=host, port=port, timeout=timeout, api_path="/v3/")
 
-    def client(self, cluster: Cluster, node: str | None, timeout: float) -> Client:
+    def client(
+        self, cluster: Cluster, node: str | None, timeout: float, consistency: str | None = None
+    ) -> Client:
         """etcd3gw does no balancing: a cluster-bound client rotates over every member."""
         nodes = [node] if node else cluster.names
         return EtcdClient([self.driver(cluster, n, timeout) for n in nodes])

@@ -10,44 +10,129 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from pathlib import Path
+from typing import Annotated, Any
 
 import redis
 from redis.backoff import NoBackoff
-from redis.cluster import RedisCluster
+from redis.cluster import ClusterNode, RedisCluster
 from redis.crc import key_slot
 from redis.retry import Retry
 
-from chaos import engine
+from chaos.backend import NodeSpec
+from chaos.errors import NotReady
+from chaos.fields import Bounded
 from chaos.history import Observation
-from chaos.systems.base import Client, System
-
-if TYPE_CHECKING:
-    from chaos.cluster import Cluster
+from chaos.images import Image
+from chaos.systems.base import Client, Cluster, Settings, System
+from chaos.systems.prediction import Band, FaultShape, Mechanism
 
 SLOTS = 16384
 
 
-class RedisClusterError(RuntimeError):
-    """The cluster could not be formed."""
+class RedisSettings(Settings):
+    """How long a node may be silent before its peers flag it (Redis's cluster-node-timeout),
+    and how many replicas each master has."""
+
+    cluster_node_timeout_ms: Annotated[int, Bounded("integer", ge=100, le=600_000)] = 5000
+    replicas_per_master: Annotated[int, Bounded("integer", ge=0, le=2)] = 1
 
 
 class Redis(System):
     name = "redis"
     family = "gossip"
     protocol = "Redis Cluster bus"
-    image = "redis"
     client_port = 6379
+    Settings = RedisSettings
+    images = (Image("redis", recipe=Path(__file__).parent / "image", official="redis:7.0"),)
+    workloads = ("unique-writes", "register")
     ready_timeout = 90.0
-    defaults: ClassVar[dict[str, Any]] = {"cluster_node_timeout_ms": 5000}
+    default_nodes = 6  # three masters with one replica each
+    node_range = (3, 24)
+    memory_mib = 256
+    need_mib = 16
     sharded = True
+
+    @classmethod
+    def size_problem(cls, nodes: int, settings: dict[str, Any]) -> str | None:
+        """Redis Cluster runs 3 to 8 masters here, each with the same number of replicas."""
+        replicas = int(settings.get("replicas_per_master", 1))
+        masters, rest = divmod(nodes, 1 + replicas)
+        if rest or not 3 <= masters <= 8:
+            return (
+                f"{nodes} nodes with {replicas} replicas per master is not 3 to 8 masters: "
+                f"give a multiple of {1 + replicas} from {3 * (1 + replicas)} to "
+                f"{8 * (1 + replicas)}"
+            )
+        return None
+
+    @property
+    def masters(self) -> int:
+        return self.node_count // (1 + self.settings["replicas_per_master"])
 
     def shard_names(self, keys: Sequence[str]) -> dict[str, str]:
         """Each workload key's hash slot, as `RedisClient` names the key."""
         return {key: f"slot {key_slot(RedisClient.key_name(key).encode())}" for key in keys}
 
-    def compose_env(self) -> dict[str, str]:
-        return {"REDIS_CLUSTER_NODE_TIMEOUT": str(self.settings["cluster_node_timeout_ms"])}
+    def node_specs(self, image: str) -> list[NodeSpec]:
+        command = (
+            "redis-server",
+            "--bind",
+            "0.0.0.0",
+            "--protected-mode",
+            "no",
+            "--cluster-enabled",
+            "yes",
+            "--cluster-node-timeout",
+            str(self.settings["cluster_node_timeout_ms"]),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+        )
+        return [
+            NodeSpec(
+                name=node,
+                image=image,
+                memory_mib=self.memory_mib,
+                ports=(self.client_port,),
+                command=command,
+            )
+            for node in self.names
+        ]
+
+    @classmethod
+    def mechanism(cls, shape: FaultShape, settings: dict[str, Any], nodes: int) -> Mechanism:
+        """Redis Cluster: peers ping each node at least every node-timeout / 2, so a silent
+        one is PFAIL between 1x and 1.5x the node timeout and FAIL once a majority of masters
+        agree; its replica is promoted after a further 0.5-1 s (+1 s per rank)."""
+        timeout = settings["cluster_node_timeout_ms"]
+        seconds = timeout / 1000
+        detect = Band(seconds, 1.5 * seconds + 1.0) if shape.silences else None
+        unavailable = (
+            Band(seconds + 0.5, 1.5 * seconds + 2.0) if shape.silences and shape.on_leader else None
+        )
+        return Mechanism(
+            detects=(
+                f"a node silent for cluster_node_timeout_ms={timeout} is PFAIL, then FAIL once a"
+                " majority of masters agree, and a replica of a failed master is promoted after"
+                " a further 0.5-1 s (+1 s per rank)"
+            ),
+            serves=(
+                "only the lost master's slots stop serving until its replica is promoted; the"
+                " other masters never stop (but every shard refuses writes while the cluster"
+                " state is fail)"
+            ),
+            rejoins="the old master returns as a replica of the promoted one and resynchronises",
+            detail=(
+                "Failure reports count for 2 x node-timeout; the replica waits 500 ms + 0-500 ms"
+                " random + 1 s per rank before asking the masters for votes."
+            ),
+            detect=detect,
+            unavailable=unavailable,
+        )
 
     def node_client(self, cluster: Cluster, node: str, timeout: float = 1.0) -> redis.Redis:
         host, port = cluster.client_address(node)
@@ -60,18 +145,19 @@ class Redis(System):
         return lambda address: by_ip.get(address[0], address)
 
     def cluster_client(self, cluster: Cluster, timeout: float = 1.0) -> RedisCluster:
-        """redis-py's cluster client with no retries: the run sees every error."""
-        host, port = cluster.client_address(cluster.names[0])
+        """redis-py's cluster client with no retries: the run sees every error. Every node is
+        a starting point, so a client can start while some node is down."""
         return RedisCluster(
-            host=host,
-            port=port,
+            startup_nodes=[ClusterNode(*cluster.client_address(n)) for n in cluster.names],
             address_remap=self.remap(cluster),
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
         )
 
-    def client(self, cluster: Cluster, node: str | None, timeout: float) -> Client:
+    def client(
+        self, cluster: Cluster, node: str | None, timeout: float, consistency: str | None = None
+    ) -> Client:
         """Keys live on their slot's master, so every client routes through the driver."""
         return RedisClient(self.cluster_client(cluster, timeout))
 
@@ -83,24 +169,20 @@ class Redis(System):
         }
 
     def bootstrap(self, cluster: Cluster) -> None:
-        """Join the six nodes as three masters with one replica each."""
+        """Join the nodes as masters with `replicas_per_master` replicas each."""
         addresses = [f"{node.ip}:{self.client_port}" for node in cluster.nodes]
         for node in cluster.names:  # every node must answer before they are joined
             self.wait_for(lambda n=node: self.node_client(cluster, n).ping(), f"{node} ping")
-        container = engine.client().containers.get(cluster.nodes[0].container)
-        result = container.exec_run(
+        replicas = str(self.settings["replicas_per_master"])
+        code, output = cluster.exec(
+            cluster.names[0],
             [
-                "redis-cli",
-                "--cluster",
-                "create",
-                *addresses,
-                "--cluster-replicas",
-                "1",
-                "--cluster-yes",
-            ]
+                *("redis-cli", "--cluster", "create", *addresses),
+                *("--cluster-replicas", replicas, "--cluster-yes"),
+            ],
         )
-        if result.exit_code != 0:
-            raise RedisClusterError(f"redis-cli --cluster create failed: {result.output[-500:]}")
+        if code != 0:
+            raise NotReady(f"redis-cli --cluster create failed: {output[-500:]}")
 
     def wait_for(self, probe: Callable[[], Any], what: str) -> None:
         deadline = time.monotonic() + 30
@@ -110,7 +192,7 @@ class Redis(System):
                 return
             except redis.RedisError as exc:
                 if time.monotonic() > deadline:
-                    raise RedisClusterError(f"{what} failed: {exc}") from exc
+                    raise NotReady(f"{what} failed: {exc}") from exc
                 time.sleep(0.2)
 
     def readiness(self, cluster: Cluster) -> str | None:
@@ -123,8 +205,8 @@ class Redis(System):
                 )
             roles = self.observation(node, self.node_client(cluster, node).cluster("NODES"), {}, 0)
             masters = sum("master" in flags for flags in roles.raw["flags"].values())
-            if masters * 2 != len(cluster.nodes):
-                return f"{node} sees {masters} masters of {len(cluster.nodes)} nodes"
+            if masters != self.masters:
+                return f"{node} sees {masters} masters, not {self.masters}"
         client = self.cluster_client(cluster)
         try:
             token = secrets.token_hex(4)

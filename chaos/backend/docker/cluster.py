@@ -10,68 +10,91 @@ Ctrl-C and SIGTERM.
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import socket
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 from docker.errors import APIError, NotFound
 from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException
 
-from chaos import engine, images
+from chaos import images
+from chaos.backend import LABEL_MANAGED, LABEL_RUN, Node, NodeSpec
+from chaos.backend.docker import engine
 from chaos.images import ImageSource
 from chaos.interrupts import shielded, signals_raise
 from chaos.systems.base import System
 
-LABEL_MANAGED = "io.chaoslab.managed"
-LABEL_RUN = "io.chaoslab.run"
 LABEL_SERVICE = "com.docker.compose.service"
-COMPOSE_DIR = images.ROOT / "compose"
+LABEL_OWNER = "io.chaoslab.owner"
 
 Progress = Callable[[str], None]
 
-
-@dataclass(frozen=True)
-class Node:
-    """One cluster member as the suite sees it.
-
-    `name` is the compose service (n1, n2...), `container` the container's
-    name, `ip` its address on the cluster network, `ports` maps a container
-    port to the host port published on 127.0.0.1.
-    """
-
-    name: str
-    container: str
-    ip: str
-    ports: dict[int, int] = field(default_factory=dict)
+__all__ = ["LABEL_MANAGED", "LABEL_RUN", "LABEL_SERVICE", "Cluster", "Node", "running"]
 
 
-def free_ports(system: System) -> list[tuple[str, int]]:
-    """A free 127.0.0.1 port per service, fixed for the run.
+def free_ports(count: int) -> list[int]:
+    """`count` free 127.0.0.1 ports, fixed for the run.
 
     Ports Docker picks itself change when a killed container starts again,
     which would cut clients off from a node that is back; ports chosen here
     stay, and two runs on one machine still never share one.
     """
-    compose = yaml.safe_load((COMPOSE_DIR / system.compose_file).read_text())
     sockets = []
     try:
-        for _ in compose["services"]:
+        for _ in range(count):
             sock = socket.socket()
             sock.bind(("127.0.0.1", 0))
             sockets.append(sock)
-        return [
-            (s, sock.getsockname()[1]) for s, sock in zip(compose["services"], sockets, strict=True)
-        ]
+        return [sock.getsockname()[1] for sock in sockets]
     finally:
         for sock in sockets:
             sock.close()
+
+
+def compose_document(
+    specs: Sequence[NodeSpec], run_id: str, host_ports: dict[tuple[str, int], int], owner: str
+) -> dict[str, Any]:
+    """The Compose file for a run: each node as its system describes it, with what every
+    container of the suite carries (the run's labels, an init process, loopback ports)."""
+    labels = {LABEL_MANAGED: "true", LABEL_RUN: run_id, LABEL_OWNER: owner}
+    services: dict[str, Any] = {}
+    volumes: dict[str, Any] = {}
+    for spec in specs:
+        service: dict[str, Any] = {
+            "image": spec.image,
+            "init": True,
+            "hostname": spec.name,
+            "mem_limit": f"{spec.memory_mib}m",
+            "labels": labels,
+            "ports": [f"127.0.0.1:{host_ports[spec.name, p]}:{p}" for p in spec.ports],
+        }
+        if spec.command:
+            service["command"] = list(spec.command)
+        if spec.entrypoint:
+            service["entrypoint"] = list(spec.entrypoint)
+        if spec.environment:
+            service["environment"] = dict(spec.environment)
+        mounts = [f"{source}:{target}:ro" for source, target in spec.mounts]
+        for index, path in enumerate(spec.data):
+            # Named and labelled, unlike an image's anonymous volume, so a leftover is found.
+            name = f"{spec.name}-data{index}"
+            volumes[name] = {"labels": labels}
+            mounts.append(f"{name}:{path}")
+        if mounts:
+            service["volumes"] = mounts
+        services[spec.name] = service
+    document: dict[str, Any] = {"services": services, "networks": {"default": {"labels": labels}}}
+    if volumes:
+        document["volumes"] = volumes
+    return document
 
 
 def new_run_id(system: str) -> str:
@@ -82,27 +105,36 @@ def new_run_id(system: str) -> str:
 class Cluster:
     """A cluster owned by one run: its compose project, its nodes, its system."""
 
-    def __init__(self, system: System, run_id: str, image_refs: dict[str, str]) -> None:
+    def __init__(
+        self, system: System, run_id: str, image_refs: dict[str, str], owner: str = ""
+    ) -> None:
         self.system = system
         self.run_id = run_id
         self.project = f"chaoslab-{run_id}".lower()
         self.image_refs = image_refs
-        self._env_dir = tempfile.TemporaryDirectory(prefix="chaoslab-env-")
-        env_file = Path(self._env_dir.name) / "compose.env"
-        env = {
-            "CHAOS_RUN_ID": run_id,
-            **{f"{service.upper()}_PORT": str(port) for service, port in free_ports(system)},
-            **{f"{name.upper()}_IMAGE": ref for name, ref in image_refs.items()},
-            **system.compose_env(),
-        }
-        env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
-        self.compose = DockerClient(
-            compose_files=[COMPOSE_DIR / system.compose_file],
-            compose_project_name=self.project,
-            compose_env_files=[env_file],
+        self.specs = system.node_specs(next(iter(image_refs.values())))
+        wanted = [(spec.name, port) for spec in self.specs for port in spec.ports]
+        host_ports = dict(zip(wanted, free_ports(len(wanted)), strict=True))
+        self._dir = tempfile.TemporaryDirectory(prefix="chaoslab-compose-")
+        compose_file = Path(self._dir.name) / "compose.yml"
+        compose_file.write_text(
+            yaml.safe_dump(
+                compose_document(self.specs, run_id, host_ports, owner or this_process()),
+                sort_keys=False,
+            )
         )
+        self.compose = DockerClient(compose_files=[compose_file], compose_project_name=self.project)
         self.nodes: list[Node] = []
         self.up_seconds = 0.0
+
+    def start_nodes(self, names: Sequence[str]) -> None:
+        self.compose.compose.up(services=list(names), detach=True, quiet=True)
+
+    def exec(self, node: str, argv: Sequence[str]) -> tuple[int, str]:
+        """Run a command inside a node; its exit code and output."""
+        container = engine.client().containers.get(self.node(node).container)
+        result = container.exec_run(list(argv))
+        return result.exit_code, result.output.decode(errors="replace")
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -159,7 +191,7 @@ class Cluster:
         except DockerException as exc:
             progress(f"compose down failed ({exc}); removing by label")
         remove_labelled(f"{LABEL_RUN}={self.run_id}")
-        self._env_dir.cleanup()
+        self._dir.cleanup()
         return time.monotonic() - started
 
 
@@ -208,6 +240,11 @@ def leftovers(label: str) -> dict[str, list[str]]:
     }
 
 
+def this_process() -> str:
+    """Who owns a run's containers: this process, as `clean` can later check it is alive."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
 @contextmanager
 def running(
     system: System,
@@ -215,18 +252,64 @@ def running(
     run_id: str | None = None,
     keep: bool = False,
     progress: Progress = print,
+    owner: str | None = None,
 ) -> Iterator[Cluster]:
-    """A ready cluster for the duration of the block, torn down on every path out."""
-    engine.ensure_compose()
-    refs = images.ensure([system.image], image_source, progress)
+    """A ready cluster for the duration of the block, torn down on every path out.
+
+    `owner` labels every container: this process, or "kept" for a cluster meant to outlive
+    it (`up`), so `clean` removes only what a killed run left.
+    """
+    with engine.translated():
+        engine.ensure_compose()
+        refs = images.ensure([image.name for image in system.images], image_source, progress)
+        memory_problem = engine.memory_problem(system)
+        if memory_problem:
+            raise engine.BackendError(memory_problem)
     with signals_raise():
-        cluster = Cluster(system, run_id or new_run_id(system.name), refs)
+        cluster = Cluster(system, run_id or new_run_id(system.name), refs, owner or this_process())
         try:
-            cluster.up(progress)
+            with engine.translated():
+                cluster.up(progress)
             yield cluster
         finally:
             with shielded(progress):
                 if keep:
-                    progress(f"kept {cluster.project}; remove it with `chaoslab down`")
+                    progress(
+                        f"kept {cluster.project}; remove it with `chaoslab down {cluster.run_id}`"
+                    )
                 else:
                     progress(f"removed {cluster.project} in {cluster.down(progress):.1f} s")
+
+
+def run_exists(run_id: str) -> bool:
+    return any(leftovers(f"{LABEL_RUN}={run_id}").values())
+
+
+def orphaned_runs() -> tuple[list[str], list[tuple[str, str]]]:
+    """Runs whose owning process is gone, and the others with their owner (alive or kept)."""
+    owners: dict[str, str] = {}
+    for container in engine.client().api.containers(
+        all=True, filters={"label": f"{LABEL_MANAGED}=true"}
+    ):
+        labels = container.get("Labels") or {}
+        run = labels.get(LABEL_RUN)
+        if run and (labels.get(LABEL_OWNER) or run not in owners):
+            owners[run] = labels.get(LABEL_OWNER, "")
+    orphans, alive = [], []
+    for run, owner in sorted(owners.items()):
+        (alive if _alive(owner) else orphans).append((run, owner))
+    return [run for run, _ in orphans], [(run, _describe(owner)) for run, owner in alive]
+
+
+def _alive(owner: str) -> bool:
+    """Whether the owner still holds its run: kept on purpose, or its process still runs."""
+    if owner == "kept":
+        return True
+    pid, _, host = owner.partition("@")
+    if host != socket.gethostname() or not pid.isdigit():
+        return bool(owner)  # another machine's run (or an unlabelled one): not ours to judge
+    return Path(f"/proc/{pid}").exists()
+
+
+def _describe(owner: str) -> str:
+    return "kept by `chaoslab up`" if owner == "kept" else f"run by process {owner}, still alive"

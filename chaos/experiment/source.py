@@ -1,0 +1,293 @@
+"""Reading a YAML file into data, and every problem into one line at its place in the file.
+
+Positions come from composing the YAML with PyYAML (its nodes carry marks)
+and following a validation error's location through the node tree. Hostile
+input is refused in bounded time before anything is built from it: files
+over 10 MB, values nested deeper than any experiment needs, aliases that
+expand a small file into millions of values, keys that are not text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from chaos.errors import SourceError
+from chaos.fields import shown
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 64  # an experiment nests five levels; anything this deep is not one
+MAX_VALUES = 100_000  # values after aliases are expanded (a file of 1,000 faults has ~20,000)
+MAX_LINES = 50  # problems reported per file; the rest are counted
+STRING_TAG = "tag:yaml.org,2002:str"
+
+
+def printable(text: str) -> str:
+    """User text fit for one line of a terminal: control characters escaped, never interpreted."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def at(source: str, line: int, column: int, field: str, message: str) -> str:
+    """One problem as `FILE:LINE:COLUMN: FIELD: message`."""
+    where = f"{printable(source)}:{line}:{column}"
+    body = f"{printable(field)}: {printable(message)}" if field else printable(message)
+    return f"{where}: {body}"
+
+
+def _mark_line(source: str, node: Node, field: str, message: str) -> str:
+    mark = node.start_mark
+    return at(source, mark.line + 1, mark.column + 1, field, message)
+
+
+def compose(source: str, text: str, what: str) -> tuple[Node, Any]:
+    """The node tree (for positions) and the data built from that same tree.
+
+    `what` names what the file should hold, for the empty-file message.
+    """
+    if len(text) > MAX_BYTES:
+        raise SourceError([f"{printable(source)}: over 10 MB: not {what}"])
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        raise SourceError([_reader_line(source, text, exc)]) from None
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise SourceError([at(source, 1, 1, "", f"empty file; expected {what}")])
+        problems = _shape_problems(source, node)
+        if problems:
+            raise SourceError(problems)
+        return node, loader.construct_document(node)
+    except yaml.reader.ReaderError as exc:
+        raise SourceError([_reader_line(source, text, exc)]) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise SourceError([at(source, line, column, "", f"invalid YAML: {exc.problem}")]) from None
+    except yaml.YAMLError as exc:
+        message = f"invalid YAML: {' '.join(str(exc).split())}"
+        raise SourceError([at(source, 1, 1, "", message)]) from None
+    except RecursionError:
+        message = f"nested too deeply to read (more than {MAX_DEPTH} levels is never an experiment)"
+        raise SourceError([at(source, 1, 1, "", message)]) from None
+    finally:
+        loader.dispose()
+
+
+def _reader_line(source: str, text: str, exc: yaml.reader.ReaderError) -> str:
+    before = text[: exc.position]
+    line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+    return at(source, line, column, "", f"control character #x{exc.character:04x} is not allowed")
+
+
+def _shape_problems(source: str, root: Node) -> list[str]:
+    """Depth, text keys and keys given twice (each node visited once), then the size the
+    document has once its aliases are expanded; in file order."""
+    found: list[tuple[int, str]] = []
+    visited: set[int] = set()
+    stack: list[tuple[Node, int, str]] = [(root, 1, "")]
+    while stack:
+        node, depth, path = stack.pop()
+        if depth > MAX_DEPTH:
+            message = f"nested more than {MAX_DEPTH} levels deep"
+            return [_mark_line(source, node, path, message)]
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        if isinstance(node, MappingNode):
+            names: set[str] = set()
+            for key, value in node.value:
+                if not (isinstance(key, ScalarNode) and key.tag == STRING_TAG):
+                    line = _mark_line(source, key, path, f"expected a text key, got {_key(key)}")
+                    found.append((key.start_mark.index, line))
+                    continue
+                name = _join(path, key.value)
+                if key.value in names:
+                    found.append(
+                        (key.start_mark.index, _mark_line(source, key, name, "duplicate key"))
+                    )
+                names.add(key.value)
+                stack.append((value, depth + 1, name))
+        elif isinstance(node, SequenceNode):
+            stack.extend((item, depth + 1, _join(path, i)) for i, item in enumerate(node.value))
+    if _expanded(root, {}) > MAX_VALUES:
+        message = f"expands to more than {MAX_VALUES:,} values (through YAML aliases): refused"
+        return [_mark_line(source, root, "", message)]
+    return [line for _, line in sorted(found)]
+
+
+def _expanded(node: Node, sizes: dict[int, int]) -> int:
+    """How many values `node` stands for with every alias expanded; each node counted once,
+    and the count stops growing once past the bound."""
+    if id(node) not in sizes:
+        total = 1
+        for child in _children(node):
+            total += _expanded(child, sizes)
+            if total > MAX_VALUES:
+                break
+        sizes[id(node)] = total
+    return sizes[id(node)]
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [child for pair in node.value for child in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _key(node: Node) -> str:
+    if isinstance(node, ScalarNode):
+        return f"{node.value!r} ({node.tag.rsplit(':', 1)[-1]})"
+    return "a list" if isinstance(node, SequenceNode) else "a mapping"
+
+
+# What pydantic's own error types expect, in the words of a YAML file.
+_EXPECTED = {
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def _quoted(text: str) -> list[str]:
+    return re.findall(r"'([^']*)'", text)
+
+
+def message(error: ErrorDetails, kinds: Sequence[str]) -> str:
+    """What an error says, in the words of a YAML file; `kinds` are the union's tags."""
+    kind, ctx, given = error["type"], error.get("ctx", {}), error["input"]
+    if kind in ("invalid", "unknown_field") or (kind == "missing" and "message" in ctx):
+        return str(ctx["message"])
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "union_tag_not_found":
+        return f"required field is missing; expected one of {', '.join(kinds)}"
+    if kind == "union_tag_invalid":
+        wanted = f"one of {', '.join(_quoted(ctx['expected_tags']))}"
+        given = given.get(ctx["discriminator"].strip("'")) if isinstance(given, dict) else given
+    elif kind == "literal_error":
+        wanted = f"one of {', '.join(_quoted(ctx['expected']))}"
+    elif kind == "expected":
+        if isinstance(given, dict | list | tuple):  # "got a list" would add nothing
+            return f"expected {ctx['expected']}"
+        wanted = ctx["expected"]
+    elif kind in _EXPECTED:
+        wanted = _EXPECTED[kind]
+    else:
+        return error["msg"]
+    return f"expected {wanted}, got {shown(given)}{_hint(given)}"
+
+
+def _hint(given: object) -> str:
+    """Why a number came out as text: YAML 1.1 reads `1e9` (no dot) as a string."""
+    if isinstance(given, str) and re.fullmatch(r"[-+]?\d+[eE][-+]?\d+", given.strip()):
+        return " (YAML reads it as text: write 1.0e9 or the digits)"
+    return ""
+
+
+def _join(path: str, part: str | int) -> str:
+    if isinstance(part, int):
+        return f"{path}[{part}]"
+    return f"{path}.{part}" if path else part
+
+
+class Locator:
+    """Follows error locations through the node tree; each mapping is indexed once."""
+
+    def __init__(self, root: Node) -> None:
+        self.root = root
+        self._entries: dict[int, dict[str, tuple[Node, Node]]] = {}
+
+    def entries(self, node: MappingNode) -> dict[str, tuple[Node, Node]]:
+        found = self._entries.get(id(node))
+        if found is None:
+            found = {k.value: (k, v) for k, v in node.value if isinstance(k, ScalarNode)}
+            self._entries[id(node)] = found
+        return found
+
+    def walk(self, loc: tuple[str | int, ...]) -> tuple[str, Node, Node]:
+        """The field path as the user reads it (`faults[0].target`), the node the error is
+        about (the parent mapping when the field is missing) and the key node naming it.
+        A fault's `kind` value that pydantic puts in the location (the union member it
+        chose) is skipped."""
+        path, node, key = "", self.root, self.root
+        skipped_tag: Node | None = None
+        for part in loc:
+            if isinstance(node, MappingNode):
+                entries = self.entries(node)
+                kind = entries.get("kind", (None, None))[1]
+                if skipped_tag is not node and isinstance(kind, ScalarNode) and kind.value == part:
+                    skipped_tag = node
+                    continue
+                path = _join(path, part)
+                if str(part) not in entries:
+                    break
+                key, node = entries[str(part)]
+            elif (
+                isinstance(node, SequenceNode) and isinstance(part, int) and part < len(node.value)
+            ):
+                path = _join(path, part)
+                key = node = node.value[part]
+            else:
+                break
+        return path, node, key
+
+
+def validate(
+    source: str,
+    text: str,
+    what: str,
+    build: Callable[[Any], Any],
+    kinds: Sequence[str] = (),
+) -> Any:
+    """Compose `text`, build the model with `build`, and raise every problem as one line each,
+    in file order (at most MAX_LINES, then a count of the rest)."""
+    root, data = compose(source, text, what)
+    try:
+        return build(data)
+    except ValidationError as exc:
+        locator = Locator(root)
+        lines = []
+        for error in exc.errors():
+            loc = error["loc"]
+            if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                loc = (*loc, error["ctx"]["discriminator"].strip("'"))
+            path, node, key = locator.walk(loc)
+            place = key if error["type"] == "unknown_field" else node
+            lines.append((place, _mark_line(source, place, path, message(error, kinds))))
+        ordered = [line for _, line in sorted(lines, key=lambda i: (i[0].start_mark.index, i[1]))]
+        if len(ordered) > MAX_LINES:
+            more = len(ordered) - MAX_LINES
+            ordered = [*ordered[:MAX_LINES], f"{printable(source)}: and {more:,} more problems"]
+        raise SourceError(ordered) from None
+
+
+def read_text(path: Path) -> str:
+    """A text file's content, or one line saying why it cannot be read (refused over 10 MB)."""
+    shown_path = printable(str(path))
+    if path.is_symlink() and not path.exists():
+        raise SourceError([f"{shown_path}: a symbolic link that leads nowhere (or to itself)"])
+    try:
+        if path.is_dir():
+            raise SourceError([f"{shown_path}: a folder, not a file"])
+        if path.stat().st_size > MAX_BYTES:
+            raise SourceError([f"{shown_path}: over 10 MB: refused"])
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SourceError([f"{shown_path}: cannot read: {reason}"]) from None
+    except UnicodeDecodeError:
+        raise SourceError([f"{shown_path}: cannot read: not UTF-8 text"]) from None
