@@ -1,57 +1,230 @@
-"""Reading a run folder's files, including those written by older versions of the suite.
+"""A run folder's files as typed, versioned models: the runner writes them, reports and
+comparisons read only them.
 
-`metrics.json` carries a `schema_version`. Metrics written before it existed
-(schema 1) used figures since found wrong (an outage that ended at the first
-answer anywhere, detection by the client driver), so they are never shown:
-they are recomputed from the run's history, which every run keeps, and
-nothing in the folder is overwritten.
+| file | model | written |
+|---|---|---|
+| run.json | `RunRecord` | at the start, updated as the run learns more |
+| metrics.json | `Metrics` | after the run, and by `chaoslab report` |
+| verdicts.json | `Verdicts` | with the metrics (or at once, for a run that failed) |
+
+Every file carries `schema_version`. Run folders written by older suites
+stay readable: schema 1 (no version) is migrated on read, and its metrics,
+whose figures were since found wrong (an outage that ended at the first
+answer anywhere, detection by the client driver), are recomputed from the
+run's history rather than shown; nothing in the folder is overwritten. A
+file of a newer schema, or one that does not hold what its model says, is
+refused with one line naming the file and the field.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
-from chaos.checks.measure import METRICS_SCHEMA, measure
-from chaos.checks.recovery import Rules
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from chaos.checks.base import Verdict
+from chaos.checks.linearizability import LinearizabilityResult
+from chaos.checks.recovery import RecoveryReport
+from chaos.checks.rules import Rules
+from chaos.checks.safety import LostWritesResult, StaleReadsResult
 from chaos.errors import ArtefactError
-from chaos.history import load_history
-from chaos.systems import SYSTEMS
+
+SCHEMA = 2
+MAX_FILE_BYTES = 200 * 1024 * 1024
+Status = Literal["running", "held", "slo-failed", "unknown", "unhealthy", "error", "interrupted"]
+T = TypeVar("T")
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    """A run file's JSON object; an absent file reads as empty (a failed run leaves files out)."""
+class _Record(BaseModel):
+    """Lenient about fields a newer suite of the same schema adds; strict about the rest."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class RulesRecord(_Record):
+    detection: Literal["leader", "membership"] = "membership"
+    sharded: bool = False
+    shard_names: dict[str, str] = Field(default_factory=dict)
+    refusals_are_service: bool = True
+
+    def rules(self) -> Rules:
+        return Rules(self.detection, self.sharded, self.shard_names, self.refusals_are_service)
+
+
+class NodeRecord(_Record):
+    name: str
+    container: str = ""
+    ip: str = ""
+    ports: dict[int, int] = Field(default_factory=dict)
+
+
+class ScheduleEntry(_Record):
+    fault: int
+    kind: str
+    start_s: float
+    heal_s: float | None = None
+
+
+class RunRecord(_Record):
+    """run.json: what ran, on what, with which settings, and how it ended."""
+
+    schema_version: int = SCHEMA
+    run_id: str
+    title: str = ""
+    system: str
+    family: str = "?"
+    protocol: str = "?"
+    status: Status = "running"
+    version: str = "unknown"
+    image_source: str = "local"
+    images: dict[str, str] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    node_count: int | None = None
+    rules: RulesRecord | None = None
+    driver: dict[str, Any] = Field(default_factory=dict)
+    nodes: list[NodeRecord] = Field(default_factory=list)
+    seed: int = 0
+    repeat: int = 0
+    schedule: list[ScheduleEntry] = Field(default_factory=list)
+    started: str = ""
+    up_seconds: float | None = None
+    final_health: dict[str, Any] | None = None
+    schedule_lag: dict[str, Any] | None = None
+    predictions: list[dict[str, Any]] = Field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return self.node_count or len(self.nodes) or 3
+
+
+class Verdicts(_Record):
+    """verdicts.json: the run's status, why, and each SLO's verdict."""
+
+    schema_version: int = SCHEMA
+    status: Status
+    error: str | None = None
+    problems: list[str] = Field(default_factory=list)
+    verdicts: list[dict[str, Any]] = Field(default_factory=list)
+
+    def items(self) -> list[Verdict]:
+        return [_verdict(v) for v in self.verdicts]
+
+
+def _verdict(data: dict[str, Any]) -> Verdict:
+    """A verdict as written; schema 1 knew only held or not."""
+    outcome = data.get("outcome") or ("held" if data.get("held") else "failed")
+    detail = data.get("detail", "")
+    return Verdict(data["slo"], data.get("expected"), data.get("measured"), outcome, detail)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """metrics.json: every check's result, each a frozen dataclass of chaos.checks."""
+
+    operations: int
+    success_rate: float | None
+    recovery: RecoveryReport
+    lost_writes: LostWritesResult
+    stale_reads: StaleReadsResult
+    linearizability: LinearizabilityResult | None
+    checks: tuple[str, ...] = ()
+    schema_version: int = SCHEMA
+
+    def to_json(self) -> dict[str, Any]:
+        """The file's content: the results, with the headline figures spelled out for readers
+        that are not the suite (a browser's script, jq)."""
+        data = asdict(self)
+        data["recovery"] = self.recovery.to_dict()
+        lost = self.lost_writes
+        data["lost_writes"] = {**lost.to_dict(), "lost_count": len(lost.lost)}
+        data["stale_reads"] = {
+            **self.stale_reads.to_dict(),
+            "stale_count": len(self.stale_reads.stale),
+        }
+        return data
+
+
+_METRICS = TypeAdapter(Metrics)
+
+
+def _read(path: Path) -> dict[str, Any] | None:
     if not path.exists():
-        return {}
+        return None
+    if path.is_dir():
+        raise ArtefactError(f"{path}: a folder, not a file")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ArtefactError(f"{path}: over 200 MB: refused")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ArtefactError(f"{path}: not readable JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ArtefactError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    version = data.get("schema_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ArtefactError(f"{path}: schema_version: expected an integer, got {version!r}")
+    if version > SCHEMA:
+        raise ArtefactError(f"{path}: written by schema {version}; this suite reads up to {SCHEMA}")
     return data
 
 
-def rules_of(run: dict[str, Any]) -> Rules:
-    """How to read a run's history: as its run.json says, or, for runs recorded before
-    run.json said so, as its system's module says such runs must be read."""
-    recorded = run.get("rules")
-    if isinstance(recorded, dict):
-        return Rules(
-            detection=recorded.get("detection", "membership"),
-            sharded=bool(recorded.get("sharded", False)),
-            shard_names=dict(recorded.get("shard_names") or {}),
-            refusals_are_service=bool(recorded.get("refusals_are_service", True)),
-        )
-    system = SYSTEMS.get(str(run.get("system")))
-    if system is None:
-        return Rules()
-    return Rules(
-        detection=system.detection,
-        sharded=system.sharded,
-        refusals_are_service=system.legacy_refusals_are_service,
-    )
+def _model(path: Path, model: type[T] | TypeAdapter[T], data: Any) -> T:
+    try:
+        if isinstance(model, TypeAdapter):
+            return model.validate_python(data)
+        return model.model_validate(data)  # type: ignore[attr-defined,no-any-return]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ArtefactError(f"{path}: {where}: {first['msg']}{more}") from None
+
+
+def read_run(run_dir: Path) -> RunRecord:
+    """run.json, migrated from schema 1 where it is older."""
+    path = run_dir / "run.json"
+    data = _read(path)
+    if data is None:
+        raise ArtefactError(f"{run_dir}: no run.json: not a run folder")
+    if data.get("schema_version", 1) == 1:
+        data = _migrate_run(data, run_dir)
+    return _model(path, RunRecord, data)
+
+
+def _migrate_run(data: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    """Schema 1 recorded no rules (read as its system's module says such runs must be),
+    no node count, and no status of its own."""
+    from chaos.systems import SYSTEMS
+
+    migrated = {**data, "schema_version": SCHEMA}
+    migrated.setdefault("run_id", run_dir.name)
+    name = str(data.get("system"))
+    if "rules" not in data and name in SYSTEMS:
+        system = SYSTEMS[name]
+        migrated["rules"] = {
+            "detection": system.detection,
+            "sharded": system.sharded,
+            "refusals_are_service": system.legacy_refusals_are_service,
+        }
+    if isinstance(data.get("nodes"), list):
+        migrated.setdefault("node_count", len(data["nodes"]))
+    return migrated
+
+
+def rules_of(run: RunRecord) -> Rules:
+    """How to read the run's history."""
+    return run.rules.rules() if run.rules else Rules()
+
+
+def read_verdicts(run_dir: Path) -> Verdicts | None:
+    path = run_dir / "verdicts.json"
+    data = _read(path)
+    if data is None:
+        return None
+    return _model(path, Verdicts, {**data, "schema_version": SCHEMA})
 
 
 def history_file(run_dir: Path) -> Path:
@@ -61,24 +234,33 @@ def history_file(run_dir: Path) -> Path:
     return packed if packed.exists() and not plain.exists() else plain
 
 
-def load_metrics(run_dir: Path, linearizability: bool) -> dict[str, Any]:
-    """The run's metrics in today's schema: metrics.json, or recomputed from the history
-    when metrics.json predates today's figures (never written back)."""
-    metrics = read_json(run_dir / "metrics.json")
-    if not metrics or metrics.get("schema_version") == METRICS_SCHEMA:
-        return metrics
-    version = metrics.get("schema_version", 1)
-    if isinstance(version, int) and version > METRICS_SCHEMA:
-        raise ArtefactError(
-            f"{run_dir / 'metrics.json'}: written by schema {version}; this suite reads up to "
-            f"{METRICS_SCHEMA}"
-        )
+def read_metrics(run_dir: Path, checks: tuple[str, ...] | None = None) -> Metrics | None:
+    """metrics.json in today's schema, or recomputed from the history when it predates
+    today's figures (never written back); None where the run left neither."""
+    from chaos.checks.measure import measure
+    from chaos.history import load_history
+
+    path = run_dir / "metrics.json"
+    data = _read(path)
+    if data is not None and data.get("schema_version") == SCHEMA:
+        return _model(path, _METRICS, data)
     history = history_file(run_dir)
     if not history.exists():
+        if data is None:
+            return None
         raise ArtefactError(
-            f"{run_dir}: metrics.json is of schema {version}, whose figures are not shown, "
+            f"{run_dir}: metrics.json is of schema 1, whose figures are not shown, "
             "and there is no history.jsonl to recompute them from"
         )
-    rules = rules_of(read_json(run_dir / "run.json"))
-    recomputed, _ = measure(load_history(history), linearizability, rules)
-    return recomputed
+    run = read_run(run_dir)
+    return measure(load_history(history), rules_of(run), checks)
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A run file's JSON object as it is, for pages that show what a folder holds even when
+    its models cannot be read (the runs index); an absent file reads as empty."""
+    return _read(path) or {}

@@ -31,8 +31,9 @@ import plotly.graph_objects as go
 import yaml
 from plotly.offline import get_plotlyjs
 
-from chaos.artefacts import ArtefactError, history_file, load_metrics, read_json, rules_of
-from chaos.checks.measure import METRICS_SCHEMA
+from chaos import artefacts
+from chaos.artefacts import SCHEMA as METRICS_SCHEMA
+from chaos.artefacts import ArtefactError, history_file, read_json
 from chaos.checks.windows import FaultWindow, fault_windows
 from chaos.history import (
     ExternalEvent,
@@ -176,14 +177,17 @@ def read_run(run_dir: Path) -> RunFiles:
         recorded = read_json(run_dir / "metrics.json")
         if recorded and recorded.get("schema_version") != METRICS_SCHEMA:
             old_schema = recorded.get("schema_version", 1)
-        metrics = load_metrics(
-            run_dir, linearizability=_workload_kind(experiment_text) == "register"
-        )
+        typed = artefacts.read_metrics(run_dir)
+        metrics = typed.to_json() if typed else {}
     except ArtefactError as unreadable:
         problem = str(unreadable)
+    try:
+        run = artefacts.read_run(run_dir).model_dump(mode="json")  # schema 1 migrated
+    except ArtefactError:
+        run = read_json(run_dir / "run.json")
     return RunFiles(
         run_dir=run_dir,
-        run=read_json(run_dir / "run.json"),
+        run=run,
         metrics=metrics,
         verdicts=read_json(run_dir / "verdicts.json"),
         experiment_text=experiment_text,
@@ -214,7 +218,8 @@ def write_run_report(run_dir: Path) -> Path:
 
 def render_run(files: RunFiles) -> str:
     run, history, metrics = files.run, files.history, files.metrics
-    refusals = rules_of(run).refusals_are_service
+    rules = run.get("rules") if isinstance(run.get("rules"), dict) else {}
+    refusals = bool(rules.get("refusals_are_service", True))
     windows = fault_windows(history) if history.faults else []
     faults = _faults(metrics)
     judged = _judged(files)

@@ -12,7 +12,6 @@ exception, Ctrl-C, SIGTERM) heals every fault before the cluster goes.
 
 from __future__ import annotations
 
-import json
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -20,14 +19,23 @@ from pathlib import Path
 from typing import Any, Literal
 
 from chaos import images
-from chaos.artefacts import read_json, rules_of
+from chaos.artefacts import (
+    SCHEMA,
+    RunRecord,
+    Verdicts,
+    history_file,
+    read_run,
+    rules_of,
+    write_json,
+)
 from chaos.backend.docker import cluster
 from chaos.backend.docker.events import ContainerWatch
-from chaos.checks.measure import measure
-from chaos.checks.slo import Verdict, evaluate
+from chaos.checks.base import Verdict, worst
+from chaos.checks.compose import judge
+from chaos.checks.measure import measure, results_of
 from chaos.display import LiveDisplay, RunStatus
-from chaos.errors import ChaosError, RunFailed
-from chaos.experiment import Experiment
+from chaos.errors import ArtefactError, ChaosError, RunFailed
+from chaos.experiment import Experiment, load_run_experiment
 from chaos.faults import Nemesis
 from chaos.faults.netns import TOOLBOX
 from chaos.history import Clock, History, HistoryWriter, load_history
@@ -39,10 +47,11 @@ from chaos.systems.base import NotReady
 from chaos.workload import Workload, workload_keys
 
 REPORTS = Path("reports")  # relative to where the suite is run, as `git` or `pytest` work
-Status = Literal["held", "slo-failed", "unhealthy", "error", "interrupted"]
+Status = Literal["held", "slo-failed", "unknown", "unhealthy", "error", "interrupted"]
 EXIT_CODES: dict[Status, int] = {
     "held": 0,
     "slo-failed": 1,
+    "unknown": 1,
     "unhealthy": 1,
     "error": 2,
     "interrupted": 130,
@@ -81,11 +90,7 @@ class Outcome:
     error: str | None = None
 
 
-def write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
-
-
-class RunRecord:
+class RunFile:
     """run.json, written as soon as the run starts and updated as it learns more,
     so an interrupted run still says what it was and how it ended."""
 
@@ -132,7 +137,7 @@ class Run:
         """Run, judge and record; raises RunInterrupted (after cleaning up) on Ctrl-C/SIGTERM."""
         self.run_dir.mkdir(parents=True)
         (self.run_dir / "experiment.yaml").write_text(self.experiment.model_dump_yaml())
-        self.record = RunRecord(self.run_dir / "run.json", self._facts())
+        self.record = RunFile(self.run_dir / "run.json", self._facts())
         clock = Clock()
         writer = HistoryWriter(
             self.run_dir / "history.jsonl", clock, {"run_id": self.run_id, "seed": self.seed}
@@ -164,7 +169,10 @@ class Run:
         return outcome
 
     def _finish(self, status: Status, verdicts: list[Verdict], error: str | None) -> Outcome:
-        write_json(self.run_dir / "verdicts.json", {"status": status, "error": error})
+        write_json(
+            self.run_dir / "verdicts.json",
+            Verdicts(status=status, error=error).model_dump(mode="json"),
+        )
         self.record.update(status=status)
         return Outcome(self.run_dir, status, verdicts, error)
 
@@ -184,6 +192,7 @@ class Run:
     def _facts(self) -> dict[str, Any]:
         """What is known of the run before anything starts."""
         return {
+            "schema_version": SCHEMA,
             "run_id": self.run_id,
             "title": self.experiment.title,
             "system": self.system.name,
@@ -317,16 +326,16 @@ class Run:
         )
 
 
-def health_problems(run: dict[str, Any], history: History) -> list[str]:
+def health_problems(run: RunRecord, history: History) -> list[str]:
     """Why the cluster cannot be trusted: changed from outside, or not whole at the end."""
     problems = [
         f"{event.node}: {event.action} at {event.time / 1e9:.2f} s, not done by the suite"
         for event in history.externals
     ]
-    health = run.get("final_health")
+    health = run.final_health
     if isinstance(health, dict) and not health.get("whole", True):
         problems.append(f"not whole at the end: {health.get('reason', 'unknown')}")
-    lag = run.get("schedule_lag")
+    lag = run.schedule_lag
     if isinstance(lag, dict) and float(lag.get("max_ms") or 0) > MAX_LAG_MS:
         problems.append(
             f"the workload fell {lag['max_ms'] / 1000:.1f} s behind its schedule "
@@ -342,29 +351,39 @@ def judge_run(run_dir: Path, experiment: Experiment, history: History) -> Outcom
     broken from outside, or not whole at the end, is `unhealthy` whatever its
     SLOs say.
     """
-    run = read_json(run_dir / "run.json")
-    rules = rules_of(run)
-    metrics, recovery = measure(
-        history, linearizability=experiment.workload.kind == "register", rules=rules
-    )
-    write_json(run_dir / "metrics.json", metrics)
-    verdicts = evaluate(experiment.expect.model_dump(), metrics, recovery)
+    run = read_run(run_dir)
+    names = experiment.check_names
+    metrics = measure(history, rules_of(run), names)
+    verdicts = judge(results_of(metrics), names, experiment.expect.model_dump())
     problems = health_problems(run, history)
     error = None
-    status: Status = "held" if all(v.held for v in verdicts) else "slo-failed"
-    if run.get("status") == "interrupted":
+    status: Status = {"held": "held", "unknown": "unknown", "failed": "slo-failed"}[worst(verdicts)]
+    if run.status == "interrupted":
         status, error = "interrupted", "the run was interrupted: measured, not judged"
     elif not any(op.f != "final-read" for op in history.ops):
         status, error = "error", "the history holds no workload operation: nothing to judge"
     elif problems:
         status, error = "unhealthy", "; ".join(problems)
+    write_json(run_dir / "metrics.json", metrics.to_json())
     write_json(
         run_dir / "verdicts.json",
-        {
-            "status": status,
-            "error": error,
-            "problems": problems,
-            "verdicts": [v.to_dict() for v in verdicts],
-        },
+        Verdicts(
+            status=status,
+            error=error,
+            problems=problems,
+            verdicts=[v.to_dict() for v in verdicts],
+        ).model_dump(mode="json"),
     )
     return Outcome(run_dir, status, verdicts, error)
+
+
+def rejudge(run_dir: Path) -> Outcome:
+    """`chaoslab report`: the run's metrics and verdicts again, from its files alone. Every
+    file is read and checked before anything is written, so a damaged folder is left as it
+    was, with one line saying what is wrong."""
+    if not run_dir.is_dir():
+        raise ArtefactError(f"{run_dir}: no such run folder")
+    read_run(run_dir)
+    experiment = load_run_experiment(run_dir / "experiment.yaml")
+    history = load_history(history_file(run_dir))
+    return judge_run(run_dir, experiment, history)

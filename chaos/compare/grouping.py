@@ -40,17 +40,16 @@ class Series:
     def safety(self) -> dict[str, Any]:
         """Data safety summed over the runs that were checked, and the SLO outcomes."""
         checked = [r.metrics for r in self.runs if r.metrics]
-        lost = [int((m.get("lost_writes") or {}).get("lost_count") or 0) for m in checked]
-        stale = [m.get("stale_reads") or {} for m in checked]
+        lost = [len(m.lost_writes.lost) for m in checked]
         return {
             "runs_checked": len(checked),
             "lost_writes": sum(lost),
             "runs_with_lost_writes": sum(1 for count in lost if count),
-            "stale_reads": sum(int(s.get("stale_count") or 0) for s in stale),
-            "reads_checked": sum(int(s.get("reads_checked") or 0) for s in stale),
+            "stale_reads": sum(len(m.stale_reads.stale) for m in checked),
+            "reads_checked": sum(m.stale_reads.reads_checked for m in checked),
             "linearizability": dict(
                 Counter(
-                    str((m.get("linearizability") or {}).get("verdict", "not checked"))
+                    m.linearizability.verdict if m.linearizability else "not checked"
                     for m in checked
                 )
             ),
@@ -88,7 +87,7 @@ def group_runs(runs: Sequence[RunSummary]) -> list[Group]:
             label = f"{key[1]} {key[2]}"
             if names[(key[1], key[2])] > 1:
                 label += f" ({show(members[0].settings)})"
-            ordered = sorted(members, key=lambda r: (str(r.run.get("started", "")), r.run_id))
+            ordered = sorted(members, key=lambda r: (r.run.started, r.run_id))
             series.append(Series(label, tuple(ordered)))
         groups.append(Group(scenario, kinds, tuple(series)))
     return groups

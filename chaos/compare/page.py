@@ -251,7 +251,7 @@ def _systems_table(systems: Sequence[Series]) -> str:
             f" / {escape(s.first.protocol)}",
             f"<strong>{escape(s.first.version)}</strong>",
             f"<code>{escape(show(s.first.settings))}</code>",
-            escape(str(s.first.run.get("image_source", "?"))),
+            escape(s.first.run.image_source),
             escape(str(len(s.runs))),
         )
         for s in systems
@@ -278,8 +278,8 @@ def _runs_table(groups: Sequence[Group], out_dir: Path) -> str:
                         link,
                         escape(group.scenario),
                         escape(series.label),
-                        escape(str(run.run.get("repeat", "?"))),
-                        escape(str(run.run.get("started", ""))),
+                        escape(str(run.run.repeat)),
+                        escape(run.run.started),
                         badge(run.status),
                     )
                 )

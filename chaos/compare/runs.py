@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from chaos.artefacts import load_metrics, read_json
+from chaos.artefacts import Metrics, RunRecord, read_metrics, read_run, read_verdicts
+from chaos.checks.recovery import FaultRecovery
 from chaos.compare.statistics import NEVER
 from chaos.errors import ComparisonError
 
@@ -32,32 +33,48 @@ class RunSummary:
     """One run as the comparison sees it: who ran, what was injected, what was measured.
 
     `values` maps a measure to seconds (NEVER where it never happened); a
-    measure is absent when no fault took effect in the run.
+    measure is absent when no fault took effect in the run, or it does not
+    apply (detection where the system's own view shows nothing).
     """
 
     run_dir: Path
-    run: dict[str, Any]
-    run_id: str
-    system: str
-    family: str
-    protocol: str
-    version: str
+    run: RunRecord
     title: str
     faults: tuple[dict[str, Any], ...]
-    metrics: dict[str, Any]
+    metrics: Metrics | None
     status: str
     values: dict[str, float]
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    @property
+    def system(self) -> str:
+        return self.run.system
+
+    @property
+    def family(self) -> str:
+        return self.run.family
+
+    @property
+    def protocol(self) -> str:
+        return self.run.protocol
+
+    @property
+    def version(self) -> str:
+        return self.run.version
 
     @property
     def settings(self) -> dict[str, Any]:
         """The settings the run recorded, and only those: a run that did not record one is
         not filled in from today's defaults, which may not be what it ran with."""
-        return dict(self.run.get("settings") or {})
+        return dict(self.run.settings)
 
     @property
     def nodes(self) -> int:
         """Cluster size, which SWIM's suspicion timeout scales with."""
-        return int(self.run.get("node_count") or len(self.run.get("nodes") or []) or 3)
+        return self.run.size
 
     @property
     def scenario(self) -> str:
@@ -73,43 +90,36 @@ class RunSummary:
 def read_summary(run_dir: Path) -> RunSummary:
     """A run folder's files; its history only where its metrics predate today's figures."""
     try:
-        run = read_json(run_dir / "run.json")
-        verdicts = read_json(run_dir / "verdicts.json")
+        run = read_run(run_dir)
+        verdicts = read_verdicts(run_dir)
         path = run_dir / "experiment.yaml"
         experiment = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
-        experiment = experiment if isinstance(experiment, dict) else {}
-        workload = experiment.get("workload") or {}
-        register = isinstance(workload, dict) and workload.get("kind") == "register"
-        metrics = load_metrics(run_dir, linearizability=register)
-    except (ValueError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ComparisonError(f"{run_dir}: a run file is unreadable: {exc}") from None
-    recovered = (metrics.get("recovery") or {}).get("faults") or []
+    experiment = experiment if isinstance(experiment, dict) else {}
+    metrics = read_metrics(run_dir)
+    recovered = metrics.recovery.faults if metrics else ()
     faults = tuple(f for f in experiment.get("faults") or [] if isinstance(f, dict)) or tuple(
-        {"kind": item["fault"]["kind"]} for item in recovered
+        {"kind": item.fault.kind} for item in recovered
     )
     return RunSummary(
         run_dir=run_dir,
         run=run,
-        run_id=str(run.get("run_id") or run_dir.name),
-        system=str(run.get("system", "?")),
-        family=str(run.get("family", "?")),
-        protocol=str(run.get("protocol", "?")),
-        version=str(run.get("version", "unknown version")),
-        title=str(run.get("title") or experiment.get("title") or run_dir.name),
+        title=run.title or str(experiment.get("title") or run_dir.name),
         faults=faults,
         metrics=metrics,
-        status=str(verdicts.get("status", "error")),
+        status=verdicts.status if verdicts else "error",
         values=run_values(recovered),
     )
 
 
-def run_values(recovered: Sequence[dict[str, Any]]) -> dict[str, float]:
+def run_values(recovered: Sequence[FaultRecovery]) -> dict[str, float]:
     """Each measure's worst over the faults that took effect; NEVER where one never happened.
 
     Detection is left out where the system's own view had nothing to show (a
     consensus system's follower): there it is not late, it does not apply.
     """
-    took_effect = [item for item in recovered if item["fault"].get("effective_ns") is not None]
+    took_effect = [item for item in recovered if item.fault.effective]
     values = {}
     for measure in MEASURES:
         applicable = [item for item in took_effect if _applies(item, measure)]
@@ -118,12 +128,12 @@ def run_values(recovered: Sequence[dict[str, Any]]) -> dict[str, float]:
     return values
 
 
-def _applies(item: dict[str, Any], measure: str) -> bool:
-    return measure != "time_to_detect_s" or bool((item.get("detection") or {}).get("observable"))
+def _applies(item: FaultRecovery, measure: str) -> bool:
+    return measure != "time_to_detect_s" or item.detection.observable
 
 
-def _fault_seconds(item: dict[str, Any], measure: str) -> float:
-    value = item.get(measure)
+def _fault_seconds(item: FaultRecovery, measure: str) -> float:
+    value = getattr(item, measure)
     return NEVER if value is None else float(value)
 
 

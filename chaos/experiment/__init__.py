@@ -12,6 +12,7 @@ from chaos.experiment.catalogue import (
     ExperimentError,
     find_experiments,
     load_experiment,
+    load_run_experiment,
     parse_experiment,
     validate_paths,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "ScheduledFault",
     "find_experiments",
     "load_experiment",
+    "load_run_experiment",
     "parse_experiment",
     "validate_paths",
 ]

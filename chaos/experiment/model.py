@@ -18,6 +18,7 @@ import yaml
 from pydantic import Field, StrictBool, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails
 
+from chaos.checks.compose import CHECK_NAMES, CHECKS, SLO_CHECKS, applicable
 from chaos.faults.spec import (
     BandwidthSpec,
     CutSpec,
@@ -254,6 +255,8 @@ class Experiment(Strict):
     allow_overlapping_faults: StrictBool = False
     settle: Duration = 10.0
     expect: Expect = Field(default_factory=Expect)
+    # The checks that judge the run, by name; default: every one that fits the workload.
+    checks: tuple[str, ...] | None = None
     repeats: Annotated[int, Bounded("integer", ge=1, le=MAX_REPEATS)] = 1
     seed: Annotated[int, Bounded("integer")] = 0
 
@@ -291,18 +294,13 @@ class Experiment(Strict):
                 else f"{self.system} offers {', '.join(system.consistency_levels)}"
             )
             problems.append(problem(("workload", "consistency"), invalid(message), consistency))
-        if self.workload.kind == "membership":
-            for name in ("lost_writes", "linearizable", "stale_reads"):
-                value = getattr(self.expect, name)
-                if value is not None:
-                    message = "the membership workload records no writes or reads to judge"
-                    problems.append(problem(("expect", name), invalid(message), value))
         if not self.faults:
             for name in RECOVERY_SLOS:
                 value = getattr(self.expect, name)
                 if value is not None:
                     message = "no fault to recover from: the experiment injects none"
                     problems.append(problem(("expect", name), invalid(message), value))
+        problems += self._check_problems()
         names = system.node_names(nodes)
         problems += self._early_faults()
         problems += self._unknown_nodes(names)
@@ -313,6 +311,34 @@ class Experiment(Strict):
             workload = self.workload.model_copy(update={"consistency": "QUORUM"})
             return self.model_copy(update={"workload": workload})
         return self
+
+    @property
+    def check_names(self) -> tuple[str, ...]:
+        return self.checks if self.checks is not None else applicable(self.workload.kind)
+
+    def _check_problems(self) -> list[InitErrorDetails]:
+        """Checks that do not exist or do not fit the workload, and SLOs no chosen check
+        judges (they would silently never be judged)."""
+        problems = []
+        for index, name in enumerate(self.checks or ()):
+            if name not in CHECKS:
+                message = f"unknown check; expected one of {', '.join(CHECK_NAMES)}"
+                problems.append(problem(("checks", index), invalid(message), name))
+            elif self.workload.kind not in CHECKS[name].workloads:
+                message = f"does not apply to the {self.workload.kind} workload"
+                problems.append(problem(("checks", index), invalid(message), name))
+        chosen, fitting = set(self.check_names), set(applicable(self.workload.kind))
+        for slo, value in self.expect.model_dump().items():
+            check = SLO_CHECKS[slo]
+            if value is None or check in chosen:
+                continue
+            message = (
+                f"judged by the {check} check, which this run does not run"
+                if check in fitting
+                else f"the {self.workload.kind} workload records nothing the {check} check judges"
+            )
+            problems.append(problem(("expect", slo), invalid(message), value))
+        return problems
 
     @property
     def nodes(self) -> int:

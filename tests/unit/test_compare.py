@@ -12,6 +12,13 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chaos.artefacts import Metrics
+from chaos.checks.availability import Availability, ShardAvailability, Window
+from chaos.checks.detection import Detection
+from chaos.checks.linearizability import LinearizabilityResult
+from chaos.checks.recovery import FaultRecovery, RecoveryReport
+from chaos.checks.safety import LostWrites, LostWritesResult, StaleReadsResult
+from chaos.checks.windows import FaultWindow
 from chaos.compare import (
     NEVER,
     TOO_FEW,
@@ -20,6 +27,7 @@ from chaos.compare import (
     median_interval,
     write_comparison,
 )
+from chaos.history import Op
 from chaos.report import write_index
 
 ETCD = {
@@ -62,36 +70,52 @@ REDIS_FAULTS = [
 NS = 1_000_000_000
 
 
-def _fault(fault_id: int, values: tuple[Any, ...]) -> dict[str, Any]:
-    """One fault of metrics.json (schema 2) with the given figures."""
+def _fault(fault_id: int, values: tuple[Any, ...]) -> FaultRecovery:
+    """One fault's figures, as the checks would have computed them."""
     detect, outage, recover, after_heal = values
     effective = detect != "ineffective"
     start = (5 + 20 * fault_id) * NS
-    unavailable = 0.0 if outage is None else None if outage == "never" else outage
-    return {
-        "fault": {
-            "fault_id": fault_id,
-            "kind": "kill",
-            "targets": ["n1"],
-            "requested_ns": start,
-            "effective_ns": start + NS // 100 if effective else None,
-            "heal_requested_ns": start + 10 * NS,
-            "healed_ns": start + 10 * NS,
-            "scope_start_ns": 0,
-            "scope_end_ns": start + 20 * NS,
-            "downed": ["n1"],
-            "heal_issued_recorded": True,
-            "detail": {},
-        },
-        "availability": {"shards": [], "blackouts": [], "clients": [], "node_downtime": []},
-        "detection": {"rule": "new leader", "observable": True, "first_s": detect},
-        "time_to_detect_s": detect if effective else 99.0,
-        "unavailability_s": unavailable,
-        "blackout_s": unavailable,
-        "throughput_recovered_s": recover,
-        "recovery_after_heal_s": after_heal,
-        "phases": [],
-    }
+    window = FaultWindow(
+        fault_id=fault_id,
+        kind="kill",
+        targets=("n1",),
+        requested_ns=start,
+        effective_ns=start + NS // 100 if effective else None,
+        heal_requested_ns=start + 10 * NS,
+        healed_ns=start + 10 * NS,
+        scope_start_ns=0,
+        scope_end_ns=start + 20 * NS,
+        downed=("n1",),
+    )
+    if outage is None:
+        longest = None
+    elif outage == "never":
+        longest = Window(start, None, start + 20 * NS)
+    else:
+        longest = Window(start, start + int(outage * NS))
+    shard = ShardAvailability("all", ("k0",), 0 if longest is None else 1, longest)
+    blackouts = () if longest is None else (longest,)
+    return FaultRecovery(
+        fault=window,
+        availability=Availability((shard,), blackouts, (), (), 0.06),
+        detection=Detection("new leader", True, first_s=detect if effective else 99.0),
+        throughput_recovered_s=recover,
+        recovery_after_heal_s=after_heal,
+        phases=(),
+    )
+
+
+def _lost(count: int) -> LostWritesResult:
+    """`count` acknowledged adds missing from a final read of set s0."""
+    adds = tuple(
+        (Op("invoke", n, 0, "add", "s0", n, n), Op("ok", n, 0, "add", "s0", n, n + 1))
+        for n in range(count)
+    )
+    final = (
+        Op("invoke", 99, -1, "final-read", "s0", None, 99),
+        Op("ok", 99, -1, "final-read", "s0", [], 100),
+    )
+    return LostWritesResult((LostWrites("s0", count, adds, 0, 0, (), final),), ())
 
 
 def write_run(
@@ -125,19 +149,14 @@ def write_run(
         "faults": [{"kind": "kill", "at": 5.0, "duration": 10.0, "target": "leader"}],
         "repeats": 3,
     }
-    metrics = {
-        "schema_version": 2,
-        "operations": 1000,
-        "success_rate": 0.9,
-        "recovery": {
-            "baseline_served_per_bucket": 10.0,
-            "faults": [_fault(i + 1, values) for i, values in enumerate(faults)],
-            "bucket_s": 0.1,
-        },
-        "lost_writes": {"keys": [], "unchecked": [], "ok": lost == 0, "lost_count": lost},
-        "stale_reads": {"reads_checked": 100, "stale": [], "ok": True, "stale_count": 0},
-        "linearizability": {"verdict": verdict, "keys": []},
-    }
+    metrics = Metrics(
+        operations=1000,
+        success_rate=0.9,
+        recovery=RecoveryReport(10.0, tuple(_fault(i + 1, v) for i, v in enumerate(faults))),
+        lost_writes=_lost(lost),
+        stale_reads=StaleReadsResult(100, ()),
+        linearizability=None if verdict == "not checked" else LinearizabilityResult(verdict, ()),
+    ).to_json()
     verdicts = {"status": "held" if lost == 0 else "slo-failed", "error": None, "verdicts": []}
     (run_dir / "run.json").write_text(json.dumps(run), encoding="utf-8")
     (run_dir / "experiment.yaml").write_text(yaml.safe_dump(experiment), encoding="utf-8")

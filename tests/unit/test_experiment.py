@@ -413,7 +413,8 @@ INVALID = {
     "data SLO on the membership workload": (
         "title: t\nsystem: serf\nworkload:\n  kind: membership\nfaults: []\n"
         "expect:\n  linearizable: true\n",
-        "7:17: expect.linearizable: the membership workload records no writes or reads to judge",
+        "7:17: expect.linearizable: the membership workload records nothing the linearizability "
+        "check judges",
     ),
     "key given twice": (
         "title: t\nsystem: etcd\nsystem: zookeeper\nworkload:\n  kind: register\nfaults: []\n",

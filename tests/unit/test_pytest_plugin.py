@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from chaos import pytest_plugin
-from chaos.checks.slo import Verdict
+from chaos.checks.base import Verdict
 from chaos.errors import NotReady
 from chaos.experiment import CATALOGUE, Experiment
 from chaos.runner import Outcome, Status
@@ -31,9 +31,9 @@ PLUGIN = ("-p", "chaos.pytest_plugin", "-W", "ignore::pytest.PytestAssertRewrite
 # etcd: consensus; serf: gossip; zookeeper: consensus, and a different fault.
 CHOSEN = ("etcd/leader-crash.yaml", "serf/leader-crash.yaml", "zookeeper/pause.yaml")
 
-HELD = Verdict("max_time_to_detect", 10.0, 1.234, True)
-LATE = Verdict("max_unavailability", 10.0, 12.5, False)
-LOST = Verdict("lost_writes", 0, 3, False)
+HELD = Verdict("max_time_to_detect", 10.0, 1.234, "held")
+LATE = Verdict("max_unavailability", 10.0, 12.5, "failed")
+LOST = Verdict("lost_writes", 0, 3, "failed")
 
 
 @dataclass

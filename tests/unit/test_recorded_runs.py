@@ -9,13 +9,12 @@ test here. Tolerances are those of the table (± 0.1 s unless it says otherwise)
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from pathlib import Path
 
 import pytest
 
-from chaos.artefacts import rules_of
+from chaos.artefacts import RunRecord, read_run, rules_of
 from chaos.checks.recovery import FaultRecovery, recovery_metrics
 from chaos.checks.safety import lost_writes
 from chaos.history import History, load_history
@@ -24,9 +23,9 @@ RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "recorded-runs"
 
 
 @cache
-def recorded(name: str) -> tuple[dict, History]:
+def recorded(name: str) -> tuple[RunRecord, History]:
     folder = RECORDED / name
-    return json.loads((folder / "run.json").read_text()), load_history(folder / "history.jsonl.gz")
+    return read_run(folder), load_history(folder / "history.jsonl.gz")
 
 
 def only_fault(name: str) -> FaultRecovery:
