@@ -12,7 +12,7 @@ import argparse
 import statistics
 import time
 
-from chaos import images
+from chaos.backend.docker import build as images
 from chaos.backend.docker import cluster, engine
 from chaos.systems import SYSTEMS, make_system
 

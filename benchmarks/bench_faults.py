@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integrat
 
 from testbed import ensure_toolbox, leftovers, toolbox_cluster
 
+from chaos.backend.docker import DockerBackend
 from chaos.faults import Nemesis
 from chaos.history import Clock, FaultEvent
 
@@ -67,7 +68,7 @@ def main() -> None:
     with (
         toolbox_cluster(client, run_id) as nodes,
         Nemesis(
-            nodes, run_id=run_id, emit=events.append, clock=Clock(), seed=1, client=client
+            nodes, run_id=run_id, emit=events.append, clock=Clock(), seed=1, backend=DockerBackend()
         ) as nemesis,
     ):
         for name, spec in chosen.items():

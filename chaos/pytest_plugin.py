@@ -1,9 +1,9 @@
 """Experiments as pytest tests, so CI gets selection by marker and JUnit XML for free.
 
-`pytest experiments/ -m chaos` (or one file, `pytest experiments/etcd/leader-crash.yaml`)
+`pytest experiments/ -m chaos` (or one file, `pytest experiments/<system>/leader-crash.yaml`)
 collects each experiment file as a test; each repetition is one item. Items
 carry the markers `chaos`, `docker`, the system's name and each of the
-file's tags, so `-m "chaos and etcd"` or `-m consensus` select.
+file's tags, so `-m "chaos and <system>"` or `-m consensus` select.
 
 Files are collected only when asked for: a file named on the command line,
 or a `*.yaml` inside an `experiments/` folder that the command line points at

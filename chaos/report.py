@@ -863,7 +863,7 @@ def _problems(verdicts: dict[str, Any], history: History) -> list[str]:
 
 
 def _unjudged_findings(metrics: dict[str, Any], judged: dict[str, Any]) -> list[str]:
-    """What the safety checks found where no SLO judged it, e.g. Redis Cluster's lost writes."""
+    """What the safety checks found where no SLO judged it (lost writes a system may lose)."""
     found = []
     lost = (metrics.get("lost_writes") or {}).get("lost_count")
     if lost and "lost_writes" not in judged:

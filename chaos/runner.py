@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from chaos import images
 from chaos.artefacts import (
     SCHEMA,
     RunRecord,
@@ -28,7 +27,8 @@ from chaos.artefacts import (
     rules_of,
     write_json,
 )
-from chaos.backend.docker import cluster
+from chaos.backend.docker import DockerBackend, cluster
+from chaos.backend.docker import build as images
 from chaos.backend.docker.events import ContainerWatch
 from chaos.checks.base import Verdict, worst
 from chaos.checks.compose import judge
@@ -37,7 +37,6 @@ from chaos.display import LiveDisplay, RunStatus
 from chaos.errors import ArtefactError, ChaosError, RunFailed
 from chaos.experiment import Experiment, load_run_experiment
 from chaos.faults import Nemesis
-from chaos.faults.netns import TOOLBOX
 from chaos.history import Clock, History, HistoryWriter, load_history
 from chaos.images import ImageSource
 from chaos.interrupts import Terminated, signals_raise
@@ -227,6 +226,7 @@ class Run:
         with cluster.running(
             self.system, self.image_source, self.run_id, self.keep, progress=status.note
         ) as running:
+            self.backend = DockerBackend()
             self._describe(running)
             workload = Workload(self.system, running, self.spec, writer, seed=self.seed)
             observer = Observer(self.system, running, writer)
@@ -241,7 +241,7 @@ class Run:
                     clock=clock,
                     leader_of=lambda: self.system.leader(running),
                     seed=self.seed,
-                    image=TOOLBOX.local_tag,
+                    backend=self.backend,
                 ) as nemesis:
                     label = f"{cluster.LABEL_RUN}={self.run_id}"
                     watch = ContainerWatch(label, clock, writer.write, nemesis.acting_on).start()
@@ -271,6 +271,24 @@ class Run:
                 observer.stop()
                 if driver_watch is not None:
                     driver_watch.close()
+                self._keep_logs(running)
+
+    def _keep_logs(self, running: cluster.Cluster) -> None:
+        """Every node's output, killed ones included, and the files its system names, into
+        logs/<node>.log before the cluster goes; a node that cannot give them is noted."""
+        folder = self.run_dir / "logs"
+        folder.mkdir(exist_ok=True)
+        for node in running.refresh():
+            parts = []
+            try:
+                parts.append(self.backend.logs(node).decode(errors="replace"))
+                for path in self.system.log_files:
+                    code, text = running.exec(node.name, ["cat", path])
+                    if code == 0:
+                        parts.append(f"\n==> {path} <==\n{text}")
+            except Exception as missing:  # a node removed or unreachable: say so, go on
+                parts.append(f"\n(logs incomplete: {type(missing).__name__}: {missing})\n")
+            (folder / f"{node.name}.log").write_text("".join(parts), encoding="utf-8")
 
     def _final_health(self, running: cluster.Cluster) -> None:
         """Whether the cluster ended whole as the system sees itself: every node up, serving."""

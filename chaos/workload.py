@@ -35,7 +35,7 @@ MEMBERS_KEY = "members"
 
 
 def set_keys(spec: WorkloadSpec) -> list[str]:
-    """The unique-value sets: several, so a sharded store (Redis Cluster, Cassandra)
+    """The unique-value sets: several, so a sharded store
     spreads them over its shards and every fault hits some of them."""
     return [f"s{index}" for index in range(spec.key_count)]
 
@@ -63,7 +63,7 @@ class WorkloadSpec(Strict):
 
     `keys` is how many registers (register) or unique-value sets
     (unique-writes) the operations spread over; `consistency` is the client's
-    level where the system lets it choose (Cassandra).
+    level where the system lets it choose (its `consistency_levels`).
     """
 
     kind: WorkloadKind

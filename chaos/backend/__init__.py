@@ -8,7 +8,7 @@ says what a Kubernetes one (with Chaos Mesh injecting the faults) implements.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -69,7 +69,8 @@ class ClusterView(Protocol):
     def exec(self, node: str, argv: Sequence[str]) -> tuple[int, str]: ...
 
 
-class ContainerState(Protocol):
+@dataclass(frozen=True)
+class NodeState:
     """A node's process as its backend reports it."""
 
     running: bool
@@ -78,15 +79,36 @@ class ContainerState(Protocol):
     started_at: str
     exit_code: int
     status: str
+    identity: str = ""
 
 
-class Namespace(Protocol):
-    """A place to run network commands inside one node's network namespace."""
+class Handle(Protocol):
+    """Where a node's network commands run: its interface and its gateway (the host)."""
 
-    gateway: str
     device: str
+    gateway: str
 
-    def run(self, script: str, timeout: float = 30.0) -> str: ...
+
+class Namespaces(Protocol):
+    """Network commands inside each node's network namespace (iptables, tc, the shaper)."""
+
+    def helper(self, name: str) -> Handle: ...
+
+    def run(self, name: str, script: str) -> str: ...
+
+    def run_all(self, scripts: Mapping[str, str]) -> dict[str, str]: ...
+
+    def backends(self) -> Any: ...
+
+    def prepare(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def running(self, name: str) -> bool: ...
+
+    def stale(self, name: str) -> bool: ...
+
+    def current(self, name: str) -> bool: ...
 
 
 class Backend(Protocol):
@@ -94,13 +116,13 @@ class Backend(Protocol):
 
     def act(self, node: Node, action: ProcessAction, grace: float = 10.0) -> None: ...
 
-    def state(self, node: Node) -> ContainerState: ...
+    def state(self, node: Node) -> NodeState: ...
 
-    def process_visible(self, node: Node, pid: int) -> bool: ...
+    def sees_process(self, node: Node, pid: int) -> bool: ...
 
-    def namespace(self, node: Node) -> Namespace: ...
+    def process_alive(self, pid: int) -> bool: ...
 
-    def events(self, run_id: str) -> Iterator[tuple[str, str, dict[str, Any]]]: ...
+    def namespaces(self, nodes: Sequence[Node], run_id: str) -> Namespaces: ...
 
     def logs(self, node: Node) -> bytes: ...
 

@@ -12,8 +12,8 @@ Definitions (docs/metrics.md says the same in prose):
   window can only open at an invocation after that close. A window that never
   closes has `end_ns` None.
 - A **shard's unavailability** is the longest window of the operations on its
-  keys (Redis Cluster: a key's hash slot; Cassandra: a key's token range; a
-  one-group system such as etcd has one shard, "all"). The run's headline
+  keys (a key's hash slot or token range, where the system shards its keys;
+  a system serving every key as one group has one shard, "all"). The headline
   figure is the worst shard.
 - A **whole-cluster blackout** is a window of all operations in which every
   shard and every client had an operation that was not served: nothing,

@@ -2,15 +2,15 @@
 
 Each system names its rule (its module's `detection`, recorded in run.json):
 
-- `leader` (etcd, ZooKeeper): a fault on the leader is detected when a node
+- `leader` (consensus systems): a fault on the leader is detected when a node
   other than the old leader and the fault's targets is seen leading. The old
   leader is the one the observers named in their last answers *before the
   fault was issued*. These systems' own views say nothing about a follower's
   health, so a fault elsewhere has no detection to observe.
-- `membership` (Serf, Redis Cluster, Cassandra): detected when a peer (a node
-  that is not a target) marks a target down: Serf's `failed`, Redis
-  Cluster's FAIL flag, Cassandra's conviction by the phi-accrual detector.
-  Suspicion (Redis PFAIL) is reported apart.
+- `membership` (gossip systems): detected when a peer (a node that is not a
+  target) marks a target down in its own view (a member declared failed, a
+  FAIL flag, a conviction by a phi-accrual detector). A peer's suspicion
+  (a view's `suspect`) is reported apart.
 
 Both report the first peer and all peers. The client driver's own host-down
 events (observer `driver`) are reported as "the client noticed": a driver
@@ -41,7 +41,7 @@ class Detection:
 
     `first_s`: the first peer showing it (for `leader`: the new leader first
     seen); `all_s`: every peer that answered during the fault showing it;
-    `suspected_s`: a peer first suspecting a target (Redis PFAIL);
+    `suspected_s`: a peer first suspecting a target (`suspect` in its view);
     `client_noticed_s`: the client driver's first host-down event for a target.
     """
 

@@ -13,7 +13,7 @@ the suite issued the fault, or its heal. The figures, each defined once:
   at least 90 % of the pre-fault rate that begins after the last window,
   started while the fault was in force, that served under half of it (or
   from the request, if none did): a first recovery followed by a deeper
-  collapse (Redis Cluster's blackout seconds after a kill) does not count,
+  collapse (a whole-cluster blackout seconds after a kill) does not count,
   and a blip of a few hundred milliseconds is no collapse. Seconds from the
   request; 0 when the first window already serves 90 %. Only clients not
   bound to a downed node count, for the rate and after: clients of a killed

@@ -14,9 +14,9 @@ class Rules:
     """What a run's system means by its answers and its views, as run.json records it.
 
     - `detection`: how the system's own view shows a fault (see detection.py);
-    - `sharded`: whether keys live on different shards (Redis Cluster's slots,
-      Cassandra's token ranges) or the whole cluster is one group;
-    - `shard_names`: a label per key for reports (a Redis key's slot);
+    - `sharded`: whether keys live on different shards (hash slots, token
+      ranges) or the whole cluster is one group;
+    - `shard_names`: a label per key for reports (the slot a key hashes to);
     - `refusals_are_service`: whether a refused compare-and-set is a real
       answer (False for clients that refused from an unsynced local read).
     """

@@ -31,7 +31,7 @@ FAMILY_COLOURS = {"consensus": "#1f5fbf", "gossip": "#e07b00"}
 METHOD = {
     "grouping": (
         "Runs are compared when they ran the same scenario: the experiment title without its"
-        " system prefix ('etcd: leader crash' and 'Redis Cluster: leader crash' are both"
+        " system prefix ('A: leader crash' and 'B Cluster: leader crash' are both"
         " 'leader crash'; the catalogue names every experiment '<System>: <scenario>') together"
         " with the fault kinds experiment.yaml injected, so an edited experiment that kept its"
         " title but changed its faults is not mixed in. Within a scenario, runs of one system,"
@@ -220,7 +220,7 @@ def _systems(groups: Sequence[Group]) -> list[Series]:
 
 def _versions_header(systems: Sequence[Series], created: str) -> str:
     """Every version that ran, up front, with each system's own warning about its versions
-    (Cassandra: results from a release other than 5.x describe that release)."""
+    (a system whose releases differ a lot says which ran)."""
     blocks = "".join(
         f"<div class=version><span>{escape(s.first.system)}</span>"
         f"<strong>{escape(s.first.version)}</strong></div>"

@@ -78,7 +78,7 @@ class RunSummary:
 
     @property
     def scenario(self) -> str:
-        """The title without its system prefix: 'Redis Cluster: leader crash' -> 'leader crash'."""
+        """The title without its system prefix: 'B Cluster: leader crash' -> 'leader crash'."""
         _, colon, rest = self.title.partition(": ")
         return " ".join((rest if colon else self.title).split()).lower()
 

@@ -15,11 +15,9 @@ whatever the way out:
 
 from chaos.faults.errors import FaultError, FaultNotEffective, NodeDown, TargetError, ToolboxError
 from chaos.faults.nemesis import Nemesis
-from chaos.faults.netns import TOOLBOX_IMAGE, remove_helpers
 from chaos.faults.spec import FaultSpec, LinkSpec, NetworkSpec, ProcessSpec, Spec, parse_fault
 
 __all__ = [
-    "TOOLBOX_IMAGE",
     "FaultError",
     "FaultNotEffective",
     "FaultSpec",
@@ -32,5 +30,4 @@ __all__ = [
     "TargetError",
     "ToolboxError",
     "parse_fault",
-    "remove_helpers",
 ]

@@ -16,11 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import docker
-
-from chaos.backend.docker.cluster import Node
+from chaos.backend import Backend, Namespaces, Node
 from chaos.faults.errors import FaultNotEffective
-from chaos.faults.netns import Toolbox
 from chaos.faults.roles import LeaderOf, resolve
 
 Evidence = dict[str, Any]
@@ -41,12 +38,12 @@ class Applied:
 
 @dataclass
 class Context:
-    """Everything a fault may use: the cluster, Docker, the namespace helpers and
-    the system's view (for roles), and the seeded generator for random choices."""
+    """Everything a fault may use: the cluster, its backend, the nodes' network namespaces
+    and the system's view (for roles), and the seeded generator for random choices."""
 
-    docker: docker.DockerClient
+    backend: Backend
     nodes: tuple[Node, ...]
-    toolbox: Toolbox
+    toolbox: Namespaces
     leader_of: LeaderOf | None
     rng: random.Random
     # Whether this host routes to container addresses (not so on Docker Desktop):

@@ -24,14 +24,11 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
-import docker
-
-from chaos.backend.docker.cluster import Node
+from chaos.backend import Backend, Node
 from chaos.faults import probe
 from chaos.faults.base import Applied, Context, Fault, prove
 from chaos.faults.errors import FaultError
 from chaos.faults.link import LinkFault
-from chaos.faults.netns import TOOLBOX_IMAGE, Toolbox
 from chaos.faults.netsplit import PartitionFault
 from chaos.faults.process import ProcessFault
 from chaos.faults.roles import LeaderOf
@@ -58,14 +55,12 @@ class Nemesis:
         clock: Clock,
         leader_of: LeaderOf | None = None,
         seed: int = 0,
-        client: docker.DockerClient | None = None,
-        image: str = TOOLBOX_IMAGE,
+        backend: Backend,
         verify_timeout: float = 10.0,
     ) -> None:
-        client = client or docker.from_env()
-        self.toolbox = Toolbox(client, tuple(nodes), run_id, image)
+        self.toolbox = backend.namespaces(tuple(nodes), run_id)
         rng = random.Random(f"{seed}/targets")
-        self.ctx = Context(client, tuple(nodes), self.toolbox, leader_of, rng)
+        self.ctx = Context(backend, tuple(nodes), self.toolbox, leader_of, rng)
         self.seed = seed
         self.emit = emit
         self.clock = clock

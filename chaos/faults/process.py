@@ -1,28 +1,26 @@
-"""Process faults through the Docker API: kill, stop, start, restart, pause, unpause.
+"""Process faults through the backend: kill, stop, start, restart, pause, unpause.
 
-The docker SDK's low-level calls are the fast path (a pause is ~20 ms). Proof
-is the container's state as the engine reports it: a stop by the process
+Proof is the node's state as the backend reports it: a stop by the process
 having exited (or been restarted by a restart policy), a pause by the frozen
 state, a start or restart by a new start time.
 
 A kill is proven by the process itself being gone. Docker's kill call returns
 only after the engine has also torn down the container's network and mounts
 (~100 ms here), so it runs in the background: the fault is in effect the
-moment the process is dead, which the host sees in /proc where it shares the
-engine's process namespace (elsewhere, e.g. Docker Desktop, the container
-state decides). Healing waits for the call before starting the container.
+moment the process is dead, which the host sees where it shares the engine's
+process namespace (elsewhere, e.g. Docker Desktop, the node's state decides).
+Healing waits for the call before starting the node.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
-from typing import Any
 
+from chaos.backend import NodeState, ProcessAction
 from chaos.faults.base import Applied, Context, Evidence, Fault, NotYet
 from chaos.faults.errors import FaultError
-from chaos.faults.netns import parallel
 from chaos.faults.spec import ProcessSpec
+from chaos.parallel import at_once
 
 # The action that undoes each lasting fault; the other kinds are instantaneous.
 _UNDO = {"kill": "start", "stop": "start", "pause": "unpause"}
@@ -34,55 +32,44 @@ class ProcessFault(Fault):
         self.spec = spec
         self.lasting = spec.kind in _UNDO
         self.targets: tuple[str, ...] = ()
-        self.before: dict[str, dict[str, Any]] = {}
+        self.before: dict[str, NodeState] = {}
         self._kills: dict[str, Future[None]] = {}
         self._visible: dict[str, bool] = {}
 
-    def _state(self, node: str) -> dict[str, Any]:
-        return self.ctx.docker.api.inspect_container(self.ctx.node(node).container)["State"]
+    def _state(self, node: str) -> NodeState:
+        return self.ctx.backend.state(self.ctx.node(node))
 
-    def _container_id(self, node: str) -> str:
-        return str(self.ctx.docker.api.inspect_container(self.ctx.node(node).container)["Id"])
+    def _act(self, action: ProcessAction, node: str) -> None:
+        self.ctx.backend.act(self.ctx.node(node), action, self.spec.grace)
 
-    def _act(self, action: str, node: str) -> None:
-        api, container = self.ctx.docker.api, self.ctx.node(node).container
-        if action == "kill":
-            api.kill(container, signal="SIGKILL")
-        elif action == "stop":
-            api.stop(container, timeout=int(self.spec.grace))
-        elif action == "restart":
-            api.restart(container, timeout=int(self.spec.grace))
-        else:
-            getattr(api, action)(container)
-
-    def _on_all(self, action: str) -> None:
-        parallel({n: n for n in self.targets}, lambda node, _: self._act(action, node))
+    def _on_all(self, action: ProcessAction) -> None:
+        at_once({n: n for n in self.targets}, lambda node, _: self._act(action, node))
 
     def inject(self) -> Applied:
         self.targets = self.ctx.resolve(self.spec.target)
         self.before = {node: self._state(node) for node in self.targets}
         if self.kind == "kill":
             for node, state in self.before.items():
-                self._visible[node] = _owned(state["Pid"], self._container_id(node))
+                self._visible[node] = self.ctx.backend.sees_process(self.ctx.node(node), state.pid)
             pool = ThreadPoolExecutor(max_workers=len(self.targets))
             self._kills = {node: pool.submit(self._act, "kill", node) for node in self.targets}
             pool.shutdown(wait=False)
         else:
-            self._on_all(self.kind)
-        pids = {node: state["Pid"] for node, state in self.before.items()}
+            self._on_all(self.spec.kind)
+        pids = {node: state.pid for node, state in self.before.items()}
         return Applied(self.targets, "docker", {"pids_before": pids})
 
-    def _restarted(self, node: str, state: dict[str, Any]) -> bool:
-        return state["Running"] and state["StartedAt"] != self.before[node]["StartedAt"]
+    def _restarted(self, node: str, state: NodeState) -> bool:
+        return state.running and state.started_at != self.before[node].started_at
 
     def _killed(self, node: str) -> Evidence:
         kill = self._kills[node]
         if kill.done() and kill.exception():
-            raise FaultError(f"docker could not kill {node}: {kill.exception()}")
-        pid = self.before[node]["Pid"]
-        if not self._visible[node]:  # this host cannot see the engine's processes
+            raise FaultError(f"could not kill {node}: {kill.exception()}")
+        pid = self.before[node].pid
+        if not self._visible[node]:  # this host cannot see the node's processes
             return self._check(node, healed=False, kind="stop")
-        if _alive(pid):
+        if self.ctx.backend.process_alive(pid):
             raise NotYet(f"{node}'s process {pid} is still alive")
         return {"pid": pid, "gone": True}
 
@@ -90,17 +77,17 @@ class ProcessFault(Fault):
         state = self._state(node)
         kind = kind or (_UNDO[self.kind] if healed else self.kind)
         if kind in ("kill", "stop"):
-            ok = not state["Running"] or self._restarted(node, state)
-            evidence = {"status": state["Status"], "exit_code": state["ExitCode"]}
+            ok = not state.running or self._restarted(node, state)
+            evidence: Evidence = {"status": state.status, "exit_code": state.exit_code}
         elif kind == "pause":
-            ok, evidence = state["Paused"], {"status": state["Status"]}
+            ok, evidence = state.paused, {"status": state.status}
         elif kind == "unpause":
-            ok, evidence = state["Running"] and not state["Paused"], {"status": state["Status"]}
+            ok, evidence = state.running and not state.paused, {"status": state.status}
         else:  # start, restart
             ok = self._restarted(node, state)
-            evidence = {"started_at": state["StartedAt"], "pid": state["Pid"]}
+            evidence = {"started_at": state.started_at, "pid": state.pid}
         if not ok:
-            raise NotYet(f"{node} is {state['Status']} after {kind}")
+            raise NotYet(f"{node} is {state.status} after {kind}")
         return evidence
 
     def verify(self) -> Evidence:
@@ -113,30 +100,13 @@ class ProcessFault(Fault):
             kill.exception()  # wait for the engine to finish the kill; its error is reported
         undo = _UNDO.get(self.kind)
         if undo == "start":
-            stopped = [n for n in self.targets if not self._state(n)["Running"]]
-            parallel({n: n for n in stopped}, lambda node, _: self._act("start", node))
+            stopped = [n for n in self.targets if not self._state(n).running]
+            at_once({n: n for n in stopped}, lambda node, _: self._act("start", node))
         elif undo == "unpause":
-            paused = [n for n in self.targets if self._state(n)["Paused"]]
-            parallel({n: n for n in paused}, lambda node, _: self._act("unpause", node))
+            paused = [n for n in self.targets if self._state(n).paused]
+            at_once({n: n for n in paused}, lambda node, _: self._act("unpause", node))
 
     def verify_healed(self) -> Evidence:
         if not self.lasting:
             return {}
         return {node: self._check(node, healed=True) for node in self.targets}
-
-
-def _owned(pid: int, container_id: str) -> bool:
-    """Whether /proc/<pid> is the container's process as seen from this host (its
-    cgroup names the container), so another namespace's pid is never mistaken."""
-    try:
-        return container_id in Path(f"/proc/{pid}/cgroup").read_text()
-    except OSError:
-        return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):  # gone, or going while we read
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead, only unreaped

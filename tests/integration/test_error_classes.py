@@ -42,7 +42,7 @@ from kazoo.handlers.threading import KazooTimeoutError
 from redis.crc import key_slot
 from serfclient.connection import SerfConnectionError, SerfTimeout
 
-from chaos.backend.docker import cluster, engine
+from chaos.backend.docker import DockerBackend, cluster
 from chaos.backend.docker.cluster import LABEL_RUN, Cluster, leftovers, new_run_id
 from chaos.errors import ImageError
 from chaos.faults import Nemesis
@@ -74,7 +74,7 @@ class Lab:
         then, unless it was the class's last case, the cluster is ready again."""
         with Nemesis(
             self.cluster.refresh(), run_id=self.cluster.run_id, emit=lambda _: None,
-            clock=Clock(), client=engine.client(), verify_timeout=30.0,
+            clock=Clock(), backend=DockerBackend(), verify_timeout=30.0,
         ) as nemesis:  # fmt: skip
             nemesis.inject(spec)
             yield

@@ -38,6 +38,8 @@ def test_leader_crash_runs_end_to_end(system: str, tmp_path: Path) -> None:
     assert {v["slo"] for v in verdicts["verdicts"]} == {
         slo for slo, limit in experiment.expect.model_dump().items() if limit is not None
     }
+    for node in run["nodes"]:  # every node's own output is kept with the run, killed ones too
+        assert (outcome.run_dir / "logs" / f"{node['name']}.log").stat().st_size > 0
     assert leftovers(f"{LABEL_RUN}={run['run_id']}") == {
         "containers": [],
         "networks": [],

@@ -23,6 +23,7 @@ import docker
 import pytest
 from testbed import ensure_toolbox, leftovers, toolbox_cluster
 
+from chaos.backend.docker import DockerBackend
 from chaos.backend.docker.cluster import Node
 from chaos.faults import FaultError, Nemesis, iptables, probe
 from chaos.history import Clock, FaultEvent
@@ -71,7 +72,7 @@ def recorder() -> Recorder:
 def nemesis(cluster: tuple[Node, ...], client: docker.DockerClient, recorder: Recorder):
     with Nemesis(
         cluster, run_id=RUN, emit=recorder.events.append, clock=Clock(),
-        leader_of=lambda: recorder.leader, seed=5, client=client,
+        leader_of=lambda: recorder.leader, seed=5, backend=DockerBackend(),
     ) as nemesis:  # fmt: skip
         yield nemesis
         assert nemesis.active() == [], "a test left a fault in force"
@@ -365,7 +366,7 @@ def test_the_same_seed_draws_the_same_targets(client, cluster):
     def run(i: int) -> list[tuple[str, tuple[str, ...]]]:
         events: list[FaultEvent] = []
         nemesis = Nemesis(cluster, run_id=f"{RUN}-seed{i}", emit=events.append, clock=Clock(),
-                          seed=11, client=client)  # fmt: skip
+                          seed=11, backend=DockerBackend())  # fmt: skip
         try:
             for spec in faults:
                 nemesis.heal(nemesis.inject(spec))
@@ -387,7 +388,7 @@ def test_leaving_the_block_by_an_exception_heals_everything(client, cluster, nem
     run_id = f"{RUN}-raise"
     with pytest.raises(RuntimeError, match="workload blew up"):  # noqa: SIM117 - the point
         with Nemesis(
-            cluster, run_id=run_id, emit=lambda e: None, clock=Clock(), client=client
+            cluster, run_id=run_id, emit=lambda e: None, clock=Clock(), backend=DockerBackend()
         ) as n:
             n.inject({"kind": "isolate", "target": "n1"})
             n.inject({"kind": "delay", "target": "n2", "delay": "50ms"})
@@ -401,10 +402,13 @@ def test_leaving_the_block_by_an_exception_heals_everything(client, cluster, nem
 CHILD = """
 import json, sys, time
 from chaos.backend.docker.cluster import Node
+from chaos.backend.docker import DockerBackend
 from chaos.faults import Nemesis
 from chaos.history import Clock
 nodes = [Node(**n) for n in json.loads(sys.argv[1])]
-with Nemesis(nodes, run_id=sys.argv[2], emit=lambda e: None, clock=Clock()) as nemesis:
+with Nemesis(
+    nodes, run_id=sys.argv[2], emit=lambda e: None, clock=Clock(), backend=DockerBackend()
+) as nemesis:
     nemesis.inject({"kind": "isolate", "target": "n1"})
     nemesis.inject({"kind": "delay", "target": "n2", "delay": "50ms"})
     print("ready", flush=True)

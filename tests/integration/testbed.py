@@ -18,7 +18,7 @@ import docker
 from docker.errors import ImageNotFound
 
 from chaos.backend.docker.cluster import LABEL_MANAGED, LABEL_RUN, Node
-from chaos.faults.netns import TOOLBOX, TOOLBOX_IMAGE
+from chaos.backend.docker.namespaces import TOOLBOX, TOOLBOX_IMAGE
 
 TOOLBOX_DIR = TOOLBOX.recipe
 

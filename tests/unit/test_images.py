@@ -11,33 +11,35 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from chaos import cli, images
+from chaos import cli
+from chaos import images as recipes
+from chaos.backend.docker import build as images
 from chaos.backend.docker import engine
 from chaos.errors import ImageError
 
 
 @pytest.fixture
-def recipe(tmp_path: Path) -> images.Image:
+def recipe(tmp_path: Path) -> recipes.Image:
     (tmp_path / "demo").mkdir()
     (tmp_path / "demo" / "Dockerfile").write_text("ARG BASE\nFROM ${BASE}\n")
-    return images.Image("demo", recipe=tmp_path / "demo", official="demo:1")
+    return recipes.Image("demo", recipe=tmp_path / "demo", official="demo:1")
 
 
-def test_recipe_hash_is_stable_for_an_unchanged_recipe(recipe: images.Image) -> None:
+def test_recipe_hash_is_stable_for_an_unchanged_recipe(recipe: recipes.Image) -> None:
     assert images.recipe_hash(recipe, "base1") == images.recipe_hash(recipe, "base1")
 
 
-def test_recipe_hash_changes_with_any_file_or_the_base(recipe: images.Image) -> None:
+def test_recipe_hash_changes_with_any_file_or_the_base(recipe: recipes.Image) -> None:
     before = images.recipe_hash(recipe, "base1")
     assert images.recipe_hash(recipe, "base2") != before
     (recipe.recipe_dir / "entrypoint.sh").write_text("#!/bin/sh\n")
     assert images.recipe_hash(recipe, "base1") != before
 
 
-def test_official_source_uses_upstream_image_where_one_exists(recipe: images.Image) -> None:
+def test_official_source_uses_upstream_image_where_one_exists(recipe: recipes.Image) -> None:
     assert recipe.reference("official") == "demo:1"
     assert recipe.reference("local") == "chaoslab/demo:local"
-    assert images.Image("serf", Path(".")).reference("official") == "chaoslab/serf:local"
+    assert recipes.Image("serf", Path(".")).reference("official") == "chaoslab/serf:local"
 
 
 def test_every_image_has_a_dockerfile_with_a_base_argument() -> None:
@@ -78,11 +80,11 @@ def docker(monkeypatch: pytest.MonkeyPatch) -> FakeDocker:
 
 
 def test_build_all_tells_built_images_from_current_ones(
-    recipe: images.Image, docker: FakeDocker, monkeypatch: pytest.MonkeyPatch
+    recipe: recipes.Image, docker: FakeDocker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (recipe.recipe_dir.parent / "other").mkdir()
     (recipe.recipe_dir.parent / "other" / "Dockerfile").write_text("ARG BASE\nFROM ${BASE}\n")
-    other = images.Image("other", recipe=recipe.recipe_dir.parent / "other")
+    other = recipes.Image("other", recipe=recipe.recipe_dir.parent / "other")
     monkeypatch.setattr(images, "all_images", lambda: {"demo": recipe, "other": other})
     first = images.build_all([], upstream_base=True, progress=lambda _: None)
     assert first == images.Builds(built=("chaoslab/demo:local", "chaoslab/other:local"))

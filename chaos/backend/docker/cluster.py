@@ -25,8 +25,8 @@ from docker.errors import APIError, NotFound
 from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException
 
-from chaos import images
 from chaos.backend import LABEL_MANAGED, LABEL_RUN, Node, NodeSpec
+from chaos.backend.docker import build as images
 from chaos.backend.docker import engine
 from chaos.images import ImageSource
 from chaos.interrupts import shielded, signals_raise

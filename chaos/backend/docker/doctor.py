@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from docker.errors import DockerException
 
-from chaos import images
+from chaos.backend.docker import build as images
 from chaos.backend.docker import engine
-from chaos.faults.netns import TOOLBOX
+from chaos.backend.docker.namespaces import TOOLBOX
+from chaos.systems import SYSTEMS
 
 
 @dataclass(frozen=True)
@@ -21,13 +21,6 @@ class Finding:
     ok: bool
     detail: str
     fix: str = ""
-
-
-def _memory_available_gib() -> float:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemAvailable:"):
-            return int(line.split()[1]) / 1024**2
-    return 0.0
 
 
 def _probe_in_toolbox(command: str) -> tuple[bool, str]:
@@ -90,9 +83,15 @@ def diagnose() -> Iterator[Finding]:
             f"chaoslab images build {image.name}",
         )
 
-    gib = _memory_available_gib()
+    free = engine.available_mib() or 0
+    fits = ", ".join(
+        f"{name} {min(free // cls.need_mib, cls.node_range[1])}"
+        for name, cls in sorted(SYSTEMS.items())
+    )
     yield Finding(
-        "memory", gib >= 4, f"{gib:.1f} GiB available (a Cassandra cluster needs about 2.5)"
+        "memory",
+        all(free // cls.need_mib >= cls.default_nodes for cls in SYSTEMS.values()),
+        f"{free / 1024:.1f} GiB available; nodes that fit here, by system: {fits}",
     )
 
     if images.status(TOOLBOX) == "missing":

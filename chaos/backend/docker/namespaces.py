@@ -1,4 +1,4 @@
-"""Helper containers that work inside a node's network namespace.
+"""The Docker backend's network namespaces: helper containers inside each node's namespace.
 
 Official images ship neither iptables nor tc, so every network fault runs in a
 long-lived toolbox container started with `--network container:<node>` and
@@ -13,27 +13,24 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import docker
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
-from chaos.backend.docker.cluster import LABEL_MANAGED, LABEL_RUN, Node
-from chaos.faults.errors import NodeDown, ToolboxError
+from chaos.backend import LABEL_MANAGED, LABEL_RUN, Node
+from chaos.errors import NodeDown, ToolboxError
 from chaos.images import Image
+from chaos.parallel import at_once
 
 # The fault layer's own image: iptables, tc, the NFQUEUE shaper and the probe, for nodes
 # whose images have none of them.
 TOOLBOX = Image("toolbox", recipe=Path(__file__).parent / "toolbox")
 TOOLBOX_IMAGE = TOOLBOX.local_tag
 LABEL_HELPER = "io.chaoslab.nemesis-helper"
-T = TypeVar("T")
-R = TypeVar("R")
 
 # Probes the iptables flavours in order and tc netem; prints key=value lines.
 # nft first: it is Debian's default and what Docker on the host uses; legacy
@@ -67,15 +64,6 @@ class Helper:
     target_pid: int
     device: str
     gateway: str
-
-
-def parallel(items: Mapping[str, T], call: Callable[[str, T], R]) -> dict[str, R]:
-    """`call(key, item)` for every item at once; the first error propagates."""
-    if len(items) <= 1:
-        return {key: call(key, item) for key, item in items.items()}
-    with ThreadPoolExecutor(max_workers=len(items)) as pool:
-        futures = {key: pool.submit(call, key, item) for key, item in items.items()}
-        return {key: future.result() for key, future in futures.items()}
 
 
 class Toolbox:
@@ -166,7 +154,7 @@ class Toolbox:
 
     def run_all(self, scripts: Mapping[str, str]) -> dict[str, str]:
         """Scripts on several nodes at once (one exec each), keyed by node."""
-        return parallel(scripts, self.run)
+        return at_once(scripts, self.run)
 
     def backends(self) -> Backends:
         if self._backends is None:
@@ -192,7 +180,7 @@ class Toolbox:
             with contextlib.suppress(NodeDown):
                 self.helper(name)
 
-        parallel(self.nodes, start)
+        at_once(self.nodes, start)
         self.backends()
 
     def close(self) -> None:
