@@ -19,7 +19,9 @@ from pydantic import Field, StrictBool, ValidationError, field_validator, model_
 from pydantic_core import InitErrorDetails
 
 from chaos.checks.compose import CHECK_NAMES, CHECKS, SLO_CHECKS, applicable
+from chaos.faults.roles import count_problem
 from chaos.faults.spec import (
+    MAX_NODES,
     BandwidthSpec,
     CutSpec,
     DelaySpec,
@@ -52,7 +54,6 @@ from chaos.workload import WorkloadSpec
 
 SYSTEM_NAMES: tuple[str, ...] = tuple(SYSTEMS)
 MAX_REPEATS = 1000
-MAX_NODES = 64
 # SLOs about recovering from a fault: meaningless in an experiment without one.
 RECOVERY_SLOS = (
     "max_unavailability",
@@ -304,6 +305,7 @@ class Experiment(Strict):
         names = system.node_names(nodes)
         problems += self._early_faults()
         problems += self._unknown_nodes(names)
+        problems += self._count_problems(len(names))
         if not self.allow_overlapping_faults:
             problems += self._overlapping_faults(names)
         reject("Experiment", problems)
@@ -371,6 +373,16 @@ class Experiment(Strict):
                     f"{len(names)} has {', '.join(names)}"
                 )
                 problems.append(problem(("faults", index), invalid(message), unknown))
+        return problems
+
+    def _count_problems(self, n: int) -> list[InitErrorDetails]:
+        """More nodes asked for than the target can stand for in a cluster of `n`."""
+        problems = []
+        for index, fault in enumerate(self.faults):
+            target, count = getattr(fault, "target", None), getattr(fault, "count", None)
+            message = count_problem(target, count, n)
+            if message:
+                problems.append(problem(("faults", index), invalid(message), count or target))
         return problems
 
     def _overlapping_faults(self, names: tuple[str, ...]) -> Iterator[InitErrorDetails]:

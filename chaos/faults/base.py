@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,8 +57,10 @@ class Context:
     def node(self, name: str) -> Node:
         return next(node for node in self.nodes if node.name == name)
 
-    def resolve(self, target: str | Sequence[str]) -> tuple[str, ...]:
-        return resolve(target, self.names, self.leader_of, self.rng)
+    def resolve(
+        self, target: str | Sequence[str] | Mapping[str, int], count: int | None = None
+    ) -> tuple[str, ...]:
+        return resolve(target, self.names, self.leader_of, self.rng, count)
 
 
 class Fault(ABC):

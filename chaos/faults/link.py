@@ -169,7 +169,7 @@ class LinkFault(NamespaceFault):
 
     def plan(self) -> Applied:
         self.backend = self._choose_backend()
-        self.nodes = self.ctx.resolve(self.spec.target)
+        self.nodes = self.ctx.resolve(self.spec.target, self.spec.count)
         self.seed = self.ctx.rng.randrange(2**32)
         peers = self.ctx.resolve(self.spec.peers) if self.spec.peers else self.ctx.names
         for node in self.nodes:

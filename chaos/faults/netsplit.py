@@ -41,7 +41,7 @@ class PartitionFault(NamespaceFault):
             drawn = {"from": list(senders), "to": list(receivers)}
             return partition.one_way(names, senders, receivers), drawn
         if spec.kind == "isolate":
-            isolated = ctx.resolve(spec.target)
+            isolated = ctx.resolve(spec.target, spec.count)
             return partition.isolate(names, isolated), {"isolated": list(isolated)}
         if spec.kind == "majority-minority":
             forced = list(ctx.resolve(spec.target))[: minority_size(len(names))]

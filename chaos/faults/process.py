@@ -14,6 +14,7 @@ Healing waits for the call before starting the node.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from chaos.backend import NodeState, ProcessAction
@@ -46,18 +47,44 @@ class ProcessFault(Fault):
         at_once({n: n for n in self.targets}, lambda node, _: self._act(action, node))
 
     def inject(self) -> Applied:
-        self.targets = self.ctx.resolve(self.spec.target)
+        self.targets = self.ctx.resolve(self.spec.target, self.spec.count)
         self.before = {node: self._state(node) for node in self.targets}
         if self.kind == "kill":
             for node, state in self.before.items():
                 self._visible[node] = self.ctx.backend.sees_process(self.ctx.node(node), state.pid)
+        struck_ns = (
+            self._strike_staggered()
+            if self.spec.stagger and len(self.targets) > 1
+            else self._strike_at_once()
+        )
+        pids = {node: state.pid for node, state in self.before.items()}
+        return Applied(self.targets, "docker", {"pids_before": pids, "struck_ns": struck_ns})
+
+    def _strike_at_once(self) -> dict[str, int]:
+        now = time.time_ns()
+        if self.kind == "kill":
             pool = ThreadPoolExecutor(max_workers=len(self.targets))
             self._kills = {node: pool.submit(self._act, "kill", node) for node in self.targets}
             pool.shutdown(wait=False)
         else:
             self._on_all(self.spec.kind)
-        pids = {node: state.pid for node, state in self.before.items()}
-        return Applied(self.targets, "docker", {"pids_before": pids})
+        return dict.fromkeys(self.targets, now)
+
+    def _strike_staggered(self) -> dict[str, int]:
+        """One node after another, `stagger` apart on the monotonic clock; each strike's wall
+        time is recorded, since the fault window opens at the first and the others follow."""
+        struck: dict[str, int] = {}
+        first = time.monotonic()
+        pool = ThreadPoolExecutor(max_workers=len(self.targets))
+        for position, node in enumerate(self.targets):
+            time.sleep(max(0.0, first + position * self.spec.stagger - time.monotonic()))
+            struck[node] = time.time_ns()
+            if self.kind == "kill":
+                self._kills[node] = pool.submit(self._act, "kill", node)
+            else:
+                self._act(self.spec.kind, node)
+        pool.shutdown(wait=False)
+        return struck
 
     def _restarted(self, node: str, state: NodeState) -> bool:
         return state.running and state.started_at != self.before[node].started_at

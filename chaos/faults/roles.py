@@ -8,12 +8,14 @@ seeded `random.Random`, so the same seed and the same view pick the same nodes.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from chaos.faults.errors import TargetError
 
 LeaderOf = Callable[[], str | None]
-ROLES = ("leader", "follower", "random", "minority", "majority", "all")
+ROLES = ("leader", "follower", "random", "minority", "majority", "all-but-one", "all")
+# Roles that draw among several nodes, so `count` can say how many: the others fix it.
+COUNTED_ROLES = ("random", "follower")
 
 
 def minority_size(n: int) -> int:
@@ -32,39 +34,77 @@ def _leader(names: Sequence[str], leader_of: LeaderOf | None) -> str:
     return leader
 
 
-def resolve_one(
-    expr: str, names: Sequence[str], leader_of: LeaderOf | None, rng: random.Random
-) -> list[str]:
-    """The nodes one role or name stands for, in cluster order where there is a choice."""
+def _pool(expr: str, names: Sequence[str], leader_of: LeaderOf | None) -> tuple[list[str], int]:
+    """The nodes a role or name can stand for, and how many of them it strikes by default."""
     if expr in names:
-        return [expr]
+        return [expr], 1
     if expr == "all":
-        return list(names)
+        return list(names), len(names)
     if expr == "random":
-        return [rng.choice(list(names))]
+        return list(names), 1
     if expr == "leader":
-        return [_leader(names, leader_of)]
+        return [_leader(names, leader_of)], 1
     if expr == "follower":
         leader = _leader(names, leader_of)
-        return [rng.choice([n for n in names if n != leader])]
-    if expr in ("minority", "majority"):
-        size = minority_size(len(names)) if expr == "minority" else len(names) // 2 + 1
-        if size == 0:
+        return [n for n in names if n != leader], 1
+    if expr == "minority":
+        if minority_size(len(names)) == 0:
             raise TargetError(f"a cluster of {len(names)} has no minority")
-        picked = set(rng.sample(list(names), size))
-        return [n for n in names if n in picked]
+        return list(names), minority_size(len(names))
+    if expr == "majority":
+        return list(names), len(names) // 2 + 1
+    if expr == "all-but-one":
+        return list(names), len(names) - 1
     raise TargetError(f"unknown node or role {expr!r}; nodes: {list(names)}, roles: {ROLES}")
 
 
-def resolve(
-    target: str | Sequence[str],
+def count_problem(target: object, count: int | None, n: int) -> str | None:
+    """What is wrong with striking `count` nodes of `target` in a cluster of `n`, known
+    before any container starts; None if nothing is."""
+    if isinstance(target, Mapping):
+        wanted = int(target["any"])
+        if count is not None:
+            return "give either {any: k} or count, not both"
+        return None if wanted <= n else f"any: {wanted} asks for more than the {n} nodes"
+    if count is None:
+        return None
+    if target not in COUNTED_ROLES:
+        return f"count applies to the roles {' and '.join(COUNTED_ROLES)}, not {target!r}"
+    pool = n - 1 if target == "follower" else n
+    return None if count <= pool else f"{count} {target} node(s) asked for; there are {pool}"
+
+
+def resolve_one(
+    expr: str,
     names: Sequence[str],
     leader_of: LeaderOf | None,
     rng: random.Random,
+    count: int | None = None,
+) -> list[str]:
+    """The nodes one role or name stands for (`count` of them where given), in cluster order;
+    a choice among more is drawn from `rng`."""
+    pool, default = _pool(expr, names, leader_of)
+    wanted = default if count is None else count
+    if wanted > len(pool):
+        raise TargetError(f"{expr} stands for {len(pool)} node(s) here, not {wanted}")
+    picked = set(pool if wanted == len(pool) else rng.sample(pool, wanted))
+    return [n for n in names if n in picked]
+
+
+def resolve(
+    target: str | Sequence[str] | Mapping[str, int],
+    names: Sequence[str],
+    leader_of: LeaderOf | None,
+    rng: random.Random,
+    count: int | None = None,
 ) -> tuple[str, ...]:
-    """The distinct nodes a target (one role or name, or a list of them) stands for."""
-    exprs = [target] if isinstance(target, str) else list(target)
+    """The distinct nodes a target stands for: one role or name (`count` of them), a list of
+    them, or `{any: k}` (k nodes drawn from `rng`)."""
+    if isinstance(target, Mapping):
+        return tuple(resolve_one("random", names, leader_of, rng, int(target["any"])))
+    if isinstance(target, str):
+        return tuple(resolve_one(target, names, leader_of, rng, count))
     chosen: list[str] = []
-    for expr in exprs:
+    for expr in target:
         chosen.extend(n for n in resolve_one(expr, names, leader_of, rng) if n not in chosen)
     return tuple(chosen)

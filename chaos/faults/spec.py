@@ -10,24 +10,41 @@ chaos.duration): 500ms, 5s, 2m or seconds.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Self, get_args
 
-from pydantic import Field, PlainValidator, TypeAdapter, field_validator
+from pydantic import Field, PlainValidator, TypeAdapter, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from chaos.faults.roles import ROLES
-from chaos.fields import Bounded, Duration, Pattern, PositiveDuration, Strict, expected, invalid
+from chaos.fields import (
+    Bounded,
+    Duration,
+    Pattern,
+    PositiveDuration,
+    Strict,
+    expected,
+    invalid,
+    problem,
+    reject,
+)
 
 # The tc rates the link fault can shape and measure (see link.rate_bits).
 RATE = re.compile(r"\d+(\.\d+)?(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)")
 NODE_NAME = re.compile(r"n[1-9]\d*")
 
+MAX_NODES = 64  # the largest cluster an experiment may ask for
 _ROLE = Pattern(NODE_NAME, f"one of {', '.join(ROLES)}, or a node name like n2", ROLES)
 
 
-def _target(value: object) -> str | list[str]:
-    """A role (see roles.ROLES), a node name, or a list of them; resolved at the moment of
-    injection through the system's own view."""
+def _target(value: object) -> str | list[str] | dict[str, int]:
+    """A role (see roles.ROLES), a node name, a list of them, or `{any: k}` (k nodes drawn
+    from the seed); resolved at the moment of injection through the system's own view."""
+    if isinstance(value, dict):
+        count = value.get("any")
+        whole = isinstance(count, int) and not isinstance(count, bool)
+        if value.keys() == {"any"} and whole and 1 <= count <= MAX_NODES:  # type: ignore[operator]
+            return {"any": count}
+        raise expected(f"{{any: k}} with k a number of nodes from 1 to {MAX_NODES}")
     if isinstance(value, list) and value:
         try:
             return [_ROLE(item) for item in value]
@@ -35,10 +52,11 @@ def _target(value: object) -> str | list[str]:
             pass
     elif not isinstance(value, list):
         return _ROLE(value)
-    raise expected(f"{_ROLE.description}, or a list of them")
+    raise expected(f"{_ROLE.description}, a list of them, or {{any: k}}")
 
 
-Target = Annotated[str | list[str], PlainValidator(_target)]
+Target = Annotated[str | list[str] | dict[str, int], PlainValidator(_target)]
+Count = Annotated[int, Bounded("integer", ge=1, le=MAX_NODES)]
 NodeName = Annotated[str, Pattern(NODE_NAME, "a node name like n2")]
 
 
@@ -53,16 +71,32 @@ class FaultSpec(Strict):
 
 
 def _names(target: object) -> tuple[str, ...]:
+    if isinstance(target, dict):
+        return ()
     items = [target] if isinstance(target, str) else list(target or [])  # type: ignore[call-overload]
     return tuple(item for item in items if NODE_NAME.fullmatch(str(item)))
 
 
+def strikes(spec: FaultSpec) -> int | None:
+    """How many nodes a spec strikes for sure, where that is known before injection."""
+    target, count = getattr(spec, "target", None), getattr(spec, "count", None)
+    if isinstance(target, dict):
+        return int(target["any"])
+    return count
+
+
 class ProcessSpec(FaultSpec):
-    """Kill, stop, restart or pause a node through the container engine; start and unpause
-    undo them. Kill, stop and pause last until healed; the others are instantaneous."""
+    """Kill, stop, restart or pause nodes through their backend; start and unpause undo them.
+    Kill, stop and pause last until healed; the others are instantaneous.
+
+    `count` strikes that many of the nodes the target stands for (two followers,
+    three random nodes); `stagger` strikes them one after another, that far apart.
+    """
 
     kind: Literal["kill", "stop", "start", "restart", "pause", "unpause"]
     target: Target = "random"
+    count: Count | None = None
+    stagger: Annotated[float, Bounded("duration", ge=0, le=600)] = 0.0
     grace: Annotated[float, Bounded("duration", ge=0, le=600)] = Field(
         default=10.0, description="SIGTERM grace period of stop and restart"
     )
@@ -79,10 +113,20 @@ class NetworkSpec(FaultSpec):
 
 
 class CutSpec(NetworkSpec):
-    """Isolate the target; put it in the minority; or make it the bridge of two halves."""
+    """Isolate the target (each of `count` of them, from everyone); put it in the minority;
+    or make it the bridge of two halves."""
 
     kind: Literal["isolate", "majority-minority", "bridge"]
     target: Target = "random"
+    count: Count | None = None
+
+    @model_validator(mode="after")
+    def _count_isolates(self) -> Self:
+        """A minority's size and a bridge's single node are fixed by their kind."""
+        if self.count is not None and self.kind != "isolate":
+            message = f"expected no count: {self.kind} decides how many nodes it takes"
+            reject("CutSpec", [problem(("count",), invalid(message), self.count)])
+        return self
 
     def target_names(self) -> tuple[str, ...]:
         return _names(self.target)
@@ -106,6 +150,13 @@ class GroupsSpec(NetworkSpec):
         return tuple(node for group in self.groups for node in group)
 
 
+def _side(target: str | list[str] | dict[str, int]) -> set[str]:
+    """The roles and names on one side; `{any: k}` names none for sure."""
+    if isinstance(target, dict):
+        return set()
+    return {target} if isinstance(target, str) else set(target)
+
+
 class OneWaySpec(NetworkSpec):
     """Drop traffic from `source` to `destination` only (the reverse direction still flows)."""
 
@@ -123,6 +174,7 @@ class LinkSpec(FaultSpec):
     has it, else the NFQUEUE/iptables fallback."""
 
     target: Target = "random"
+    count: Count | None = None
     peers: Target | None = None
     clients: Literal["keep", "affect"] = "keep"
     backend: Literal["auto", "netem", "fallback"] = "auto"

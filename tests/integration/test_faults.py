@@ -242,6 +242,20 @@ def test_pause_freezes_the_container_and_unpause_thaws_it(client, cluster, nemes
     assert reach(client, by_name(cluster, target), by_name(cluster, "n1")).reached == 1
 
 
+def test_count_and_stagger_strike_two_followers_one_after_the_other(
+    client, cluster, nemesis, recorder
+):
+    recorder.leader = "n1"
+    fault_id = nemesis.inject({"kind": "pause", "target": "follower", "count": 2, "stagger": 1.0})
+    effective = recorder.of(fault_id)["effective"]
+    assert effective.targets == ("n2", "n3")
+    assert all(state(client, cluster, name)["Paused"] for name in ("n2", "n3"))
+    first, second = (effective.detail["struck_ns"][name] for name in ("n2", "n3"))
+    assert second - first >= 1_000_000_000, "the second strike waits out the stagger"
+    nemesis.heal(fault_id)
+    assert not any(state(client, cluster, name)["Paused"] for name in ("n2", "n3"))
+
+
 def test_stop_then_start_and_restart_each_give_a_new_start_time(client, cluster, nemesis):
     first = state(client, cluster, "n1")["StartedAt"]
     stopped = nemesis.inject({"kind": "stop", "target": "n1", "grace": 1})

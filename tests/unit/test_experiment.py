@@ -380,7 +380,7 @@ INVALID = {
         "title: t\nsystem: etcd\nworkload:\n  kind: register\nfaults:\n"
         "  - kind: delay\n    delay: 1s\n    target: boss\n    at: 1s\n    duration: 1s\n",
         "8:13: faults[0].target: expected one of leader, follower, random, minority, majority, "
-        'all, or a node name like n2, got "boss"',
+        'all-but-one, all, or a node name like n2, got "boss"',
     ),
     "field named like its fault kind": (
         "title: t\nsystem: etcd\nworkload:\n  kind: register\nfaults:\n"
@@ -409,6 +409,31 @@ INVALID = {
         "  - {kind: kill, at: 5s, duration: 3s, repeat: {times: 2, every: 3s}}\n",
         "6:66: faults[0].repeat.every: expected more than the fault's duration (3s): "
         "each injection must heal before the next starts",
+    ),
+    "more followers than a cluster of three has": (
+        "title: t\nsystem: etcd\nworkload:\n  kind: register\nfaults:\n"
+        "  - {kind: kill, target: follower, count: 3, at: 5s, duration: 3s}\n",
+        "6:5: faults[0]: 3 follower node(s) asked for; there are 2",
+    ),
+    "count on a role that fixes how many": (
+        "title: t\nsystem: etcd\nworkload:\n  kind: register\nfaults:\n"
+        "  - {kind: pause, target: leader, count: 2, at: 5s, duration: 3s}\n",
+        "6:5: faults[0]: count applies to the roles random and follower, not 'leader'",
+    ),
+    "count on a bridge": (
+        "title: t\nsystem: etcd\ncluster: {nodes: 5}\nworkload:\n  kind: register\nfaults:\n"
+        "  - {kind: bridge, count: 2, at: 5s, duration: 3s}\n",
+        "7:27: faults[0].count: expected no count: bridge decides how many nodes it takes",
+    ),
+    "any k beyond the cluster": (
+        "title: t\nsystem: etcd\nworkload:\n  kind: register\nfaults:\n"
+        "  - {kind: kill, target: {any: 4}, at: 5s, duration: 3s}\n",
+        "6:5: faults[0]: any: 4 asks for more than the 3 nodes",
+    ),
+    "any with another key": (
+        "title: t\nsystem: etcd\nworkload:\n  kind: register\nfaults:\n"
+        "  - {kind: kill, target: {any: 2, of: followers}, at: 5s, duration: 3s}\n",
+        "6:26: faults[0].target: expected {any: k} with k a number of nodes from 1 to 64",
     ),
     "data SLO on the membership workload": (
         "title: t\nsystem: serf\nworkload:\n  kind: membership\nfaults: []\n"
