@@ -81,6 +81,8 @@ class FaultRecovery:
     throughput_recovered_s: float | None
     recovery_after_heal_s: float | None
     phases: tuple[PhaseStats, ...]
+    # Added within schema 2: None in metrics written before it.
+    views_converged_s: float | None = None
 
     @property
     def unavailability_s(self) -> float | None:
@@ -145,12 +147,17 @@ class _Run:
         return sorted(c.time for _, c in self.ops if c is not None and not served(c, self.refusals))
 
 
+# Faults that end on their own: the cluster converges from their request, not a heal's.
+SELF_HEALING = frozenset({"restart", "start", "unpause"})
+
+
 def recovery_metrics(history: History, rules: Rules | None = None) -> RecoveryReport:
     rules = rules or Rules()
     run = _Run.of(history, rules.refusals_are_service)
     windows = fault_windows(history)
     first_fault = windows[0].start_ns if windows else run.bounds[1]
     observations = sorted(history.observations, key=lambda o: o.time)
+    rest = _AtRest.of(observations, first_fault)
     faults = []
     for window in windows:
         kept = run.served_times(excluded=window.downed)
@@ -164,6 +171,7 @@ def recovery_metrics(history: History, rules: Rules | None = None) -> RecoveryRe
                 ),
                 recovery_after_heal_s=_recovery_after_heal(observations, run, window),
                 phases=_phases(run, window),
+                views_converged_s=_views_converged(observations, window, rest),
             )
         )
     baseline = _baseline(run.served_times(), run.bounds[0], first_fault)
@@ -254,6 +262,53 @@ def _all_up_since(observations: list[Observation], since: int) -> int | None:
         if len(healthy) == len(observers) and all(healthy.values()):
             return o.time
     return since if not observers else None
+
+
+@dataclass(frozen=True)
+class _AtRest:
+    """What the nodes' views held before the first fault: the roles they were in, and
+    whether any named a leader. Converged views are measured against it."""
+
+    roles: frozenset[str]
+    names_leader: bool
+
+    @classmethod
+    def of(cls, observations: list[Observation], first_fault_ns: int) -> _AtRest:
+        before = [o for o in observations if o.time < first_fault_ns]
+        roles = frozenset(o.role for o in before if o.role is not None)
+        return cls(roles, any(o.leader is not None for o in before))
+
+
+def _views_converged(
+    observations: list[Observation], fault: FaultWindow, rest: _AtRest
+) -> float | None:
+    """From the heal's request (a restart's own request: it heals itself) to the first moment
+    every node has reported since and their views agree: each is in a role held at rest,
+    every node that reports membership sees the same members all up, and the leaders they
+    name are one node (one is named if any was at rest). The driver is left out, as in
+    `_all_up_since`; None if that never happens."""
+    since = fault.requested_ns if fault.kind in SELF_HEALING else fault.heal_requested_ns
+    if since is None:
+        return None
+    nodes = [o for o in observations if o.observer != DRIVER_OBSERVER]
+    observers = {o.observer for o in nodes}
+    latest: dict[str, Observation] = {}
+    for o in nodes:
+        if o.time >= since:
+            latest[o.observer] = o
+            if len(latest) == len(observers) and _agree(list(latest.values()), rest):
+                return _seconds(o.time - since)
+    return None
+
+
+def _agree(views: list[Observation], rest: _AtRest) -> bool:
+    if rest.roles and any(view.role not in rest.roles for view in views):
+        return False
+    members = {frozenset(v.members) | {v.observer} for v in views if v.members}
+    if len(members) > 1 or any(s != "up" for v in views for s in v.members.values()):
+        return False
+    leaders = {v.leader for v in views if v.leader is not None}
+    return len(leaders) == (1 if rest.names_leader else 0)
 
 
 def _phases(run: _Run, fault: FaultWindow) -> tuple[PhaseStats, ...]:

@@ -131,3 +131,17 @@ def test_zookeeper_kill_outage_ends_with_the_new_leader() -> None:
     fault = only_fault("zookeeper-leader-kill-race")
     assert fault.unavailability_s == pytest.approx(0.45, abs=0.1)
     assert fault.availability.blackouts[0].duration_s == pytest.approx(0.45, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("name", "converged_s"),
+    [("cassandra-node-kill-phi8", 1.90), ("redis-master-isolation", 0.08),
+     ("redis-master-kill", 0.41), ("serf-agent-kill", 0.26),
+     ("zookeeper-leader-kill-race", 0.97), ("zookeeper-leader-pause", 1.07)],
+)  # fmt: skip
+def test_views_converge_after_the_heal_no_later_than_the_cluster_recovers(
+    name: str, converged_s: float
+) -> None:
+    fault = only_fault(name)
+    assert fault.views_converged_s == pytest.approx(converged_s, abs=0.01)
+    assert fault.views_converged_s <= fault.recovery_after_heal_s

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -347,6 +348,50 @@ def test_no_recovery_after_heal_while_an_observer_stays_silent() -> None:
     silent_n3 = [v for v in healing_views() if not (v.observer == "n3" and v.time >= 4000 * MS)]
     result = measure(stream(1, 0, 5000, node="n1"), KILL_AT_3S, silent_n3)
     assert result.recovery_after_heal_s is None
+
+
+def test_views_converge_when_every_node_agrees_not_when_it_serves() -> None:
+    ops = stream(1, 0, 5000, failing=((3000, 4300),), node="n1") + stream(2, 0, 5000, node="n2")
+    # Every view is all up from 4.2 s; n1 serving again at 4.302 s is recovery, not convergence.
+    result = measure(ops, KILL_AT_3S, healing_views())
+    assert result.views_converged_s == pytest.approx(0.2)
+    assert result.views_converged_s < result.recovery_after_heal_s
+
+
+def leader_views(split_until_ms: int) -> list[Observation]:
+    """n1 leads until the fault; after the heal n3 still follows the old leader until
+    `split_until_ms`, then everyone names n2."""
+    views = []
+    for t in range(0, 6000, 100):
+        for observer in ("n1", "n2", "n3"):
+            old = t < 3000 or (observer == "n3" and t < split_until_ms)
+            leader = "n1" if old else "n2"
+            role = "leader" if observer == leader else "follower"
+            views.append(observe(t, observer, leader=leader, role=role))
+    return views
+
+
+def test_views_converge_only_once_every_node_names_the_same_leader() -> None:
+    ops = stream(1, 0, 6000, node="n2")
+    assert measure(ops, KILL_AT_3S, leader_views(4500)).views_converged_s == pytest.approx(0.5)
+    assert measure(ops, KILL_AT_3S, leader_views(0)).views_converged_s == 0.0
+
+
+def test_a_node_in_a_role_unseen_at_rest_has_not_converged() -> None:
+    views = [
+        replace(v, role="looking", leader=None) if v.observer == "n1" and 3000 * MS <= v.time < 4700 * MS
+        else v
+        for v in leader_views(0)
+    ]  # fmt: skip
+    assert measure(stream(1, 0, 6000, node="n2"), KILL_AT_3S, views).views_converged_s == (
+        pytest.approx(0.7)
+    )
+
+
+def test_a_restart_converges_from_its_own_request() -> None:
+    restart = [fault("requested", 2990, kind="restart"), fault("effective", 3000, kind="restart")]
+    result = measure(stream(1, 0, 6000, node="n2"), restart, leader_views(4000))
+    assert result.views_converged_s == pytest.approx(1.01)
 
 
 def test_phase_stats_count_success_throughput_and_nearest_rank_latency() -> None:
