@@ -81,12 +81,13 @@ def test_catalogue_has_the_same_names_for_every_system() -> None:
         "pause",
         "flapping-partition",
         "network-delay",
+        "minority-then-majority",
     }
     assert all(found == expected for found in names.values()), dict(names)
 
 
 def test_validate_with_no_path_checks_the_whole_catalogue() -> None:
-    assert len(find_experiments()) == len(CATALOGUE_FILES) == 35
+    assert len(find_experiments()) == len(CATALOGUE_FILES) == 40
     assert validate_paths() == []
 
 
