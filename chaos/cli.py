@@ -347,13 +347,23 @@ def run(
 
 @app.command()
 @user_errors
-def report(run_dir: Annotated[Path, typer.Argument(help="A run folder under reports/.")]) -> None:
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder under reports/.")],
+    single_file: Annotated[
+        bool,
+        typer.Option(
+            "--single-file",
+            help="Inline the chart library: one page that opens anywhere (for a ticket),"
+            " instead of loading the reports folder's shared copy.",
+        ),
+    ] = False,
+) -> None:
     """Recompute a run's metrics and verdicts from its files alone."""
     from chaos.report import write_index, write_run_report
     from chaos.runner import EXIT_CODES, rejudge
 
     outcome = rejudge(run_dir)
-    write_run_report(run_dir)
+    write_run_report(run_dir, single_file=single_file)
     write_index(run_dir.parent)
     _print_outcome(outcome)
     # An interrupted run is shown as such; as `report`'s answer it is a run not judged.

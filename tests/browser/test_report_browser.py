@@ -1,5 +1,8 @@
 """Reports opened in headless Chromium: no console errors, every chart drawn, screenshots kept.
 
+Pages load Plotly from their reports folder's copy (assets/plotly.min.js) by a relative
+path, as `file://` pages with no network; a single-file page carries it inlined.
+
 Screenshots go to reports/screenshots/ (or $CHAOSLAB_SCREENSHOTS) so a person
 or a CI artefact can look at what a report really looks like.
 """
@@ -7,6 +10,7 @@ or a CI artefact can look at what a report really looks like.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,15 +69,42 @@ def _open(browser: Any, path: Path) -> tuple[Any, list[str]]:
     return page, errors
 
 
+def _library_src(page: Any) -> str | None:
+    return page.evaluate("document.querySelector('script[data-library]').getAttribute('src')")
+
+
 def test_run_report_renders_every_chart_without_errors(browser: Any, tmp_path: Path) -> None:
     report = write_run_report(build_run(tmp_path / "reports"))
     page, errors = _open(browser, report)
+    assert _library_src(page) == "../assets/plotly.min.js"  # the folder's copy, no network
     plots = page.locator("div.plot")
     assert plots.count() == 3
     page.wait_for_function(EVERY_CHART_DRAWN, timeout=10_000)
     assert errors == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "run-report.png", full_page=True)
+    page.close()
+
+
+def test_single_file_report_renders_every_chart_on_its_own(browser: Any, tmp_path: Path) -> None:
+    report = write_run_report(build_run(tmp_path / "reports"), single_file=True)
+    moved = shutil.copy(report, tmp_path / "attached.html")  # away from any reports folder
+    page, errors = _open(browser, Path(moved))
+    assert _library_src(page) is None
+    assert page.locator("div.plot").count() == 3
+    page.wait_for_function(EVERY_CHART_DRAWN, timeout=10_000)
+    assert errors == []
+    page.close()
+
+
+def test_a_page_whose_shared_copy_is_gone_says_so(browser: Any, tmp_path: Path) -> None:
+    run_dir = build_run(tmp_path / "reports")
+    report = write_run_report(run_dir)
+    (run_dir.parent / "assets" / "plotly.min.js").unlink()
+    page, errors = _open(browser, report)
+    assert page.locator("div.plot").count() == 0
+    assert page.locator(".warn", has_text="Chart not drawn: its library").count() == 3
+    assert len(errors) == 1 and "ERR_FILE_NOT_FOUND" in errors[0]  # only the missing file
     page.close()
 
 
@@ -95,9 +126,13 @@ def test_recorded_run_report_draws_its_marks_without_errors(browser: Any, tmp_pa
 def test_index_renders_and_links_the_report(browser: Any, tmp_path: Path) -> None:
     run_dir = build_run(tmp_path / "reports")
     write_run_report(run_dir)
+    damaged = run_dir.parent / "etcd-20261125T000000-0b0b0b"
+    damaged.mkdir()
+    (damaged / "run.json").write_text("{", encoding="utf-8")
     page, errors = _open(browser, write_index(run_dir.parent))
     link = page.locator(f"a[href='{run_dir.name}/index.html']")
     assert link.count() == 1
+    assert page.locator("tr", has_text=damaged.name).locator(".damaged").count() == 1
     assert errors == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "index.png", full_page=True)
@@ -110,7 +145,8 @@ def test_index_renders_and_links_the_report(browser: Any, tmp_path: Path) -> Non
 def test_comparison_renders_every_chart_without_errors(browser: Any, tmp_path: Path) -> None:
     from test_compare import build_runs  # the unit tests' synthetic runs, as for build_run
 
-    from chaos.compare import MEASURES, write_comparison
+    from chaos.compare import write_comparison
+    from chaos.compare.runs import MEASURES
 
     runs = build_runs(tmp_path / "reports")
     page, errors = _open(browser, write_comparison(runs, tmp_path / "compare"))
@@ -124,4 +160,21 @@ def test_comparison_renders_every_chart_without_errors(browser: Any, tmp_path: P
     assert errors == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "comparison.png", full_page=True)
+    page.close()
+
+
+def test_comparison_in_the_reports_folder_renders_with_the_shared_copy(
+    browser: Any, tmp_path: Path
+) -> None:
+    from test_compare import build_runs
+
+    from chaos.compare import write_comparison
+
+    reports = tmp_path / "reports"
+    comparison = write_comparison(build_runs(reports), reports / "compare-20261124T000000")
+    write_index(reports)  # the index points the comparison at the folder's copy
+    page, errors = _open(browser, comparison)
+    assert _library_src(page) == "../assets/plotly.min.js"
+    page.wait_for_function(EVERY_CHART_DRAWN, timeout=10_000)
+    assert errors == []
     page.close()

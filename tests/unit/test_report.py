@@ -12,12 +12,17 @@ import gzip
 import json
 import re
 import shutil
+from dataclasses import replace
 from html import escape
 from pathlib import Path
 from typing import Any
 
 import pytest
+from plotly.offline import get_plotlyjs_version
 
+from chaos.artefacts import Verdicts, read_metrics, write_json
+from chaos.checks.availability import Window
+from chaos.checks.base import Verdict
 from chaos.experiment import load_experiment
 from chaos.history import (
     Clock,
@@ -30,6 +35,8 @@ from chaos.history import (
 )
 from chaos.report import RECOVERY_HEADERS, write_index, write_run_report
 from chaos.runner import judge_run
+
+SHARED_SRC = "<script data-library src='../assets/plotly.min.js'></script>"
 
 EXPERIMENT = """\
 title: 'etcd: <leader> crash & recovery'
@@ -110,9 +117,10 @@ def build_run(
     *,
     run_facts: dict[str, Any] | None = None,
     externals: tuple[ExternalEvent, ...] = (),
+    name: str = "etcd-20261124T000000-abcdef",
 ) -> Path:
     """A judged run directory under `reports`, as the runner would leave it (minus the report)."""
-    run_dir = reports / "etcd-20261124T000000-abcdef"
+    run_dir = reports / name
     run_dir.mkdir(parents=True)
     (run_dir / "experiment.yaml").write_text(EXPERIMENT, encoding="utf-8")
     facts = {
@@ -177,10 +185,15 @@ def trace(fig: dict[str, Any], prefix: str) -> dict[str, Any]:
     return next(t for t in fig["data"] if str(t.get("name", "")).startswith(prefix))
 
 
+def section_of(html: str, title: str) -> str:
+    """The section of the page titled `title`."""
+    start = html.index(f"<h2>{escape(title)}</h2>")
+    return html[start : html.index("</section>", start)]
+
+
 def recovery(html: str) -> str:
     """The recovery section, its figures' units unbroken spaces turned back into spaces."""
-    found = html[html.index("<h2>Recovery per fault</h2>") : html.index("<h2>Safety</h2>")]
-    return found.replace("&nbsp;", " ")
+    return section_of(html, "Recovery per fault").replace("&nbsp;", " ")
 
 
 def header(html: str) -> str:
@@ -189,7 +202,7 @@ def header(html: str) -> str:
 
 def safety_rows(html: str) -> dict[str, str]:
     """The safety table's rows by check name (its cells' HTML)."""
-    safety = html[html.index("<h2>Safety</h2>") : html.index("<h2>Run</h2>")]
+    safety = section_of(html, "Safety")
     return dict(re.findall(r"<tr><td><span title='[^']*'>([^<]+)</span></td>(.*?)</tr>", safety))
 
 
@@ -219,12 +232,55 @@ def test_run_report_shows_verdict_slos_and_version(run_dir: Path) -> None:
     assert "kill n1" in html
 
 
-def test_run_report_is_self_contained(run_dir: Path) -> None:
+def test_run_report_loads_the_folders_copy_of_plotly_and_nothing_remote(run_dir: Path) -> None:
     html = write_run_report(run_dir).read_text(encoding="utf-8")
-    assert not re.search(r"<script[^>]*\bsrc=", html)
+    assert re.findall(r"<script[^>]*\bsrc=[^>]*>", html) == [SHARED_SRC.removesuffix("</script>")]
+    assert (run_dir.parent / "assets" / "plotly.min.js").is_file()
     assert not re.search(r"<link[^>]*\bhref=['\"]?https?:", html)
+    assert "plotly.js v" not in html  # not inlined
     assert html.count("Plotly.newPlot") == 1
     assert len(re.findall(r"<script type='application/json' data-figure=", html)) == 3
+
+
+def test_pages_of_one_folder_share_one_copy_of_plotly(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    runs = [build_run(reports, name=f"etcd-20261124T00000{i}-abcdef") for i in range(3)]
+    pages = [write_run_report(run).read_text(encoding="utf-8") for run in runs]
+    assets = reports / "assets"
+    assert sorted(p.name for p in assets.iterdir()) == ["plotly.min.js", "plotly.min.js.version"]
+    assert (assets / "plotly.min.js.version").read_text().strip() == get_plotlyjs_version()
+    assert all(SHARED_SRC in html and len(html) < 500_000 for html in pages)
+    assert [p.name for p in reports.rglob("*.js")] == ["plotly.min.js"]
+
+
+def test_the_shared_copy_is_written_once_and_replaced_when_stale(run_dir: Path) -> None:
+    write_run_report(run_dir)
+    script = run_dir.parent / "assets" / "plotly.min.js"
+    stamp = run_dir.parent / "assets" / "plotly.min.js.version"
+    written = script.stat().st_mtime_ns
+    write_run_report(run_dir)
+    assert script.stat().st_mtime_ns == written  # current: left alone
+    stamp.write_text("1.58.5\n", encoding="utf-8")
+    script.write_text("/* plotly.js v1.58.5 */", encoding="utf-8")
+    write_run_report(run_dir)
+    assert stamp.read_text().strip() == get_plotlyjs_version()
+    assert f"plotly.js v{get_plotlyjs_version()}" in script.read_text(encoding="utf-8")
+
+
+def test_single_file_page_inlines_plotly_and_loads_nothing(run_dir: Path) -> None:
+    html = write_run_report(run_dir, single_file=True).read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]*\bsrc=", html)
+    assert html.count(f"plotly.js v{get_plotlyjs_version()}") == 1
+    assert html.count("Plotly.newPlot") == 1
+    assert len(re.findall(r"<script type='application/json' data-figure=", html)) == 3
+    assert not (run_dir.parent / "assets").exists()
+
+
+def test_summary_comes_before_the_charts(run_dir: Path) -> None:
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    titles = re.findall(r"<h2>([^<]+)</h2>", html)
+    assert titles[:3] == ["Recovery per fault", "Service level objectives", "Safety"]
+    assert html.index("</header>") < html.index("Recovery per fault") < html.index("div class=plot")
 
 
 def test_run_report_escapes_text_from_the_run(tmp_path: Path) -> None:
@@ -242,6 +298,7 @@ def test_run_report_escapes_text_from_the_run(tmp_path: Path) -> None:
     [
         ("held", "held"),
         ("slo-failed", "SLO failed"),
+        ("unknown", "unknown: an SLO could not be decided"),
         ("unhealthy", "unhealthy cluster"),
         ("error", "run error"),
         ("interrupted", "interrupted — measured, not judged"),
@@ -358,16 +415,28 @@ def test_recovery_table_names_every_figure_with_its_definition(run_dir: Path) ->
 
 
 def test_recovery_table_says_what_was_not_seen_or_never_ended(run_dir: Path) -> None:
-    data = metrics(run_dir)
-    fault = data["recovery"]["faults"][0]
-    fault["fault"]["heal_issued_recorded"] = False  # a history from before heal-requested
-    fault["detection"].update(
-        observable=False, first_s=None, client_noticed_s=0.05, note="no leader was seen"
+    measured = read_metrics(run_dir)
+    assert measured is not None
+    (fault,) = measured.recovery.faults
+    availability = fault.availability
+    worst = availability.worst_shard
+    assert worst is not None and worst.longest is not None
+    never_back = Window(worst.longest.start_ns, None, 3_000 * MS)
+    shards = tuple(replace(s, longest=never_back) if s == worst else s for s in availability.shards)
+    fault = replace(
+        fault,
+        fault=replace(fault.fault, heal_issued_recorded=False),  # from before heal-requested
+        detection=replace(
+            fault.detection,
+            observable=False,
+            first_s=None,
+            client_noticed_s=0.05,
+            note="no leader was seen",
+        ),
+        availability=replace(availability, shards=shards),
     )
-    worst = fault["availability"]["worst_shard"]
-    shard = next(s for s in fault["availability"]["shards"] if s["shard"] == worst)
-    shard["longest"]["end_ns"], shard["longest"]["open_until_ns"] = None, 3_000 * MS
-    (run_dir / "metrics.json").write_text(json.dumps(data), encoding="utf-8")
+    recovered = replace(measured.recovery, faults=(fault,))
+    write_json(run_dir / "metrics.json", replace(measured, recovery=recovered).to_json())
     html = write_run_report(run_dir).read_text(encoding="utf-8")
     table = recovery(html)
     assert "not observable: no leader was seen" in table
@@ -450,3 +519,164 @@ def test_index_lists_runs_and_links_only_built_reports(run_dir: Path) -> None:
     assert html.index(bare.name) < html.index(run_dir.name)  # newest first
     assert "badge error" in html  # a run without verdicts
     assert "0.10.1" in html and "3.4.99-test" in html
+
+
+def test_throughput_and_view_mark_where_throughput_and_the_views_recovered(
+    tmp_path: Path,
+) -> None:
+    run_dir = recorded_run("redis-master-kill", tmp_path / "reports")
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    (fault,) = metrics(run_dir)["recovery"]["faults"]
+    requested, heal = (
+        fault["fault"]["requested_ns"] / 1e9,
+        fault["fault"]["heal_requested_ns"] / 1e9,
+    )
+    throughput = figure(html, "throughput")["layout"]
+    recovered = next(s for s in throughput["shapes"] if s.get("name") == "throughput recovered")
+    assert recovered["x0"] == pytest.approx(requested + fault["throughput_recovered_s"])
+    labels = [a["text"] for a in throughput["annotations"]]
+    assert "throughput recovered +5.30 s" in labels
+    assert "90 % of the pre-fault rate: 9.0 served per 100 ms" in labels
+    view = figure(html, "view")["layout"]
+    after_heal = next(s for s in view["shapes"] if s.get("name") == "recovery after heal")
+    assert after_heal["x0"] == pytest.approx(heal + fault["recovery_after_heal_s"])
+    labels = [a["text"] for a in view["annotations"]]
+    assert "detected by n3 +4.36 s" in labels and "recovery after heal +414 ms" in labels
+
+
+def test_an_undecided_slo_makes_an_amber_unknown_run(run_dir: Path) -> None:
+    undecided = Verdict("linearizable", True, "unknown", "unknown", "search ran out of time")
+    verdicts = Verdicts.model_validate_json((run_dir / "verdicts.json").read_text("utf-8"))
+    kept = [v for v in verdicts.items() if v.slo != "linearizable" and v.held]
+    rewritten = Verdicts(status="unknown", verdicts=[v.to_dict() for v in [*kept, undecided]])
+    write_json(run_dir / "verdicts.json", rewritten.model_dump(mode="json"))
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    top = header(html)
+    assert "<span class='badge unknown'>unknown: an SLO could not be decided</span>" in top
+    assert "SLO not decided: <code>linearizable</code>" in top and "ran out of time" in top
+    assert "badge failed" not in html and "SLO failed" not in top
+    slos = section_of(html, "Service level objectives")
+    assert "<span class='badge unknown'>unknown</span>" in slos
+    assert "badge unknown" in safety_rows(html)["linearizability"]
+    assert re.search(r"\.badge\.unknown\{background:#f2b134", html)  # amber, not red
+
+
+@pytest.mark.parametrize(
+    ("file", "content", "why"),
+    [
+        ("run.json", "{not json", "run.json: not readable JSON"),
+        ("run.json", '{"system": "etcd", "run_id": 7}', "run.json: run_id: Input should be"),
+        ("verdicts.json", "[]", "verdicts.json: expected a JSON object, found list"),
+        ("verdicts.json", '{"status": "held", "verdicts": [{}]}', "verdicts.0: not an SLO"),
+        ("verdicts.json", '{"status": "fine"}', "verdicts.json: status: Input should be"),
+    ],
+)
+def test_a_folder_whose_run_or_verdicts_cannot_be_read_gets_a_page_saying_why(
+    run_dir: Path, file: str, content: str, why: str
+) -> None:
+    (run_dir / file).write_text(content, encoding="utf-8")
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    assert "<span class='badge damaged'>damaged run folder</span>" in header(html)
+    assert why in header(html)
+    assert "data-figure" not in html and "Recovery per fault" not in html  # no figure at all
+    assert f"href='{file}'" in html  # the raw file, to look at
+
+
+def test_unreadable_metrics_hide_the_figures_not_the_charts(run_dir: Path) -> None:
+    (run_dir / "metrics.json").write_text('{"schema_version": 2, "operations": "many"}', "utf-8")
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    assert "metrics.json: operations: Input should be a valid integer" in header(html)
+    assert "Not shown: " in recovery(html) and "worst shard unavailable" not in recovery(html)
+    assert "badge slo-failed" in header(html)  # verdicts.json is fine
+    assert figure(html, "timeline")  # drawn from the history, with no figure marked
+
+
+def test_an_unreadable_history_is_named_and_nothing_is_drawn(run_dir: Path) -> None:
+    with (run_dir / "history.jsonl").open("a", encoding="utf-8") as history:
+        history.write('{"record": "op", "type": "ok"}\n')
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    assert re.search(rf"Not shown: {re.escape(str(run_dir))}/history\.jsonl[:\d]*: ", header(html))
+    assert "Not drawn: " in section_of(html, "Charts")
+    assert "data-figure" not in html
+    assert "305 ms" in recovery(html)  # metrics.json is today's: its figures stand
+
+
+def test_a_folder_named_like_a_run_without_files_gets_a_page(tmp_path: Path) -> None:
+    empty = tmp_path / "reports" / "etcd-20261124T000000-0a0a0a"
+    empty.mkdir(parents=True)
+    html = write_run_report(empty).read_text(encoding="utf-8")
+    assert "no run.json: not a run folder" in header(html)
+
+
+DAMAGES = {
+    "run.json not JSON": ("run.json", "{", "run.json: not readable JSON"),
+    "verdicts.json a list": ("verdicts.json", "[1, 2]", "expected a JSON object, found list"),
+    "no files": (None, "", "no run.json: not a run folder"),
+    "run.json of a newer schema": ("run.json", '{"schema_version": 9}', "written by schema 9"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES.values(), ids=DAMAGES.keys())
+def test_index_shows_a_damaged_run_folder_as_a_row_saying_why(
+    run_dir: Path, damage: tuple[str | None, str, str]
+) -> None:
+    file, content, why = damage
+    folder = run_dir.parent / "etcd-20261125T000000-0b0b0b"
+    folder.mkdir()
+    if file:
+        (folder / "run.json").write_text('{"system": "etcd", "run_id": "x"}', encoding="utf-8")
+        (folder / file).write_text(content, encoding="utf-8")
+    html = write_index(run_dir.parent).read_text(encoding="utf-8")
+    row = next(r for r in html.split("<tr>") if folder.name in r)
+    assert re.search(rf"<span class=damaged>damaged: [^<]*{re.escape(why)}", row)
+    assert "3.4.99-test" in html and "badge slo-failed" in html  # the good run still listed
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (None, "no comparison.json: not a comparison folder"),
+        ("{", "comparison.json: not readable JSON"),
+        ('{"groups": {"scenario": 1}}', "comparison.json: groups: Input should be a valid list"),
+        ('[{"created": "now"}]', "expected a JSON object, found list"),
+    ],
+)
+def test_index_shows_a_damaged_comparison_as_a_row_saying_why(
+    run_dir: Path, content: str | None, why: str
+) -> None:
+    folder = run_dir.parent / "compare-20261124T000000"
+    folder.mkdir()
+    if content is not None:
+        (folder / "comparison.json").write_text(content, encoding="utf-8")
+    html = write_index(run_dir.parent).read_text(encoding="utf-8")
+    comparisons = section_of(html, "Comparisons")
+    assert folder.name in comparisons and f"damaged: {folder}" in comparisons
+    assert why in comparisons
+    assert folder.name not in section_of(html, "Runs")
+
+
+def test_a_comparison_in_the_reports_folder_shares_its_copy_of_plotly(tmp_path: Path) -> None:
+    from test_compare import build_runs
+
+    from chaos.compare import write_comparison
+
+    reports = tmp_path / "reports"
+    comparison = write_comparison(build_runs(reports), reports / "compare-20261124T000000")
+    assert "plotly.js v" in comparison.read_text(encoding="utf-8")  # as chaos.compare writes it
+    write_index(reports)
+    html = comparison.read_text(encoding="utf-8")
+    assert SHARED_SRC in html and "plotly.js v" not in html
+    assert html.count("Plotly.newPlot") == 1
+    write_index(reports)  # again: nothing left to change
+    assert comparison.read_text(encoding="utf-8") == html
+
+
+def test_old_metrics_with_an_unreadable_history_are_not_recomputed_nor_shown(
+    run_dir: Path,
+) -> None:
+    (run_dir / "metrics.json").write_text(json.dumps({"time_to_recover_s": 77.7}), "utf-8")
+    (run_dir / "history.jsonl").write_text("not json\n", encoding="utf-8")
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    assert "of schema 1, whose figures are not shown, and history.jsonl" in recovery(html)
+    assert re.search(rf"Not shown: {re.escape(str(run_dir))}/history\.jsonl[:\d]*: ", header(html))
+    assert "77.7" not in page_text(html) and "data-figure" not in html

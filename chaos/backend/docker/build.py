@@ -41,7 +41,6 @@ MMDEBSTRAP_ARGS = (
 )
 
 
-
 def all_images() -> dict[str, Image]:
     """Every image a run can need: each system's and this backend's toolbox."""
     return {**system_images(), TOOLBOX.name: TOOLBOX}

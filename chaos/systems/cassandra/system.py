@@ -320,7 +320,6 @@ class Cassandra(System):
         """The heap plus 512 MiB (threads, metaspace, buffers): the container's limit."""
         return self.heap_mb + 512
 
-
     def node_specs(self, image: str) -> list[NodeSpec]:
         """Every image source runs the suite's entrypoint and view agent, mounted from the
         harness, with the official image's variables. Fast start: a 5 s ring delay, no
