@@ -257,13 +257,16 @@ def validate(
         list[Path] | None, typer.Argument(help="Files or folders (default: the catalogue).")
     ] = None,
 ) -> None:
-    """Check experiment files without starting anything: one line per problem."""
-    from chaos.experiment import validate_paths
+    """Check experiment files without starting anything: one line per problem, and a warning
+    for a fault that heals before the system's own model detects it."""
+    from chaos.experiment import review_paths
 
-    errors = validate_paths(paths or [])
-    for line in errors:
+    review = review_paths(paths or [])
+    for line in review.warnings:
+        say(f"warning: {line}", "yellow")
+    for line in review.errors:
         say(line)
-    if errors:
+    if review.errors:
         raise typer.Exit(2)
     say("all experiments are valid")
 
@@ -315,11 +318,15 @@ def run(
     """Run experiments. Exit 0: every SLO held; 1: an SLO failed or the cluster was unhealthy;
     2: a run itself failed; 130/143: interrupted by SIGINT/SIGTERM (after cleaning up)."""
     from chaos.experiment import load_experiment
+    from chaos.experiment.predictions import early_heals
     from chaos.report import write_index, write_run_report
     from chaos.runner import EXIT_CODES, Run, RunInterrupted
 
     source = _image_source(image_source)
     experiments = [load_experiment(file) for file in files]
+    for file, experiment in zip(files, experiments, strict=True):
+        for line in early_heals(experiment):
+            say(f"warning: {file}: {line}", "yellow")
     worst = 0
     try:
         for experiment in experiments:

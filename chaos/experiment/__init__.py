@@ -14,6 +14,7 @@ from chaos.experiment.catalogue import (
     load_experiment,
     load_run_experiment,
     parse_experiment,
+    review_paths,
     validate_paths,
 )
 from chaos.experiment.model import (
@@ -38,5 +39,6 @@ __all__ = [
     "load_experiment",
     "load_run_experiment",
     "parse_experiment",
+    "review_paths",
     "validate_paths",
 ]

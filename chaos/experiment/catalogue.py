@@ -4,6 +4,7 @@ suite."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -11,6 +12,7 @@ import yaml
 from chaos.checks.compose import SLO_CHECKS, applicable
 from chaos.errors import ExperimentError, SourceError
 from chaos.experiment.model import FAULT_KINDS, Experiment
+from chaos.experiment.predictions import early_heals
 from chaos.experiment.source import printable, read_text, validate
 
 # The catalogue in a checkout (experiments/ beside the package); an installed wheel has none.
@@ -91,13 +93,23 @@ def find_experiments(paths: Sequence[str | Path] = ()) -> list[Path]:
     return [file for path in paths or [default_catalogue()] for file in _expand(Path(path))]
 
 
-def validate_paths(paths: Sequence[str | Path] = ()) -> list[str]:
-    """Every problem in the given files and folders (default: the catalogue), one line each."""
+@dataclass(frozen=True)
+class Review:
+    """What `validate` finds: problems that refuse a file, and warnings that do not (a fault
+    that heals before the system's own model detects it), each a line naming the file."""
+
+    errors: list[str]
+    warnings: list[str]
+
+
+def review_paths(paths: Sequence[str | Path] = ()) -> Review:
+    """Every problem and warning in the given files and folders (default: the catalogue)."""
     errors: list[str] = []
+    warnings: list[str] = []
     try:
         roots = list(paths) or [default_catalogue()]
     except ExperimentError as exc:
-        return exc.lines
+        return Review(exc.lines, [])
     for path in roots:
         try:
             files = _expand(Path(path))
@@ -106,7 +118,14 @@ def validate_paths(paths: Sequence[str | Path] = ()) -> list[str]:
             continue
         for file in files:
             try:
-                load_experiment(file)
+                experiment = load_experiment(file)
             except ExperimentError as exc:
                 errors += exc.lines
-    return errors
+                continue
+            warnings += [f"{printable(str(file))}: {line}" for line in early_heals(experiment)]
+    return Review(errors, warnings)
+
+
+def validate_paths(paths: Sequence[str | Path] = ()) -> list[str]:
+    """Every problem in the given files and folders (default: the catalogue), one line each."""
+    return review_paths(paths).errors
