@@ -77,14 +77,6 @@ def _names(target: object) -> tuple[str, ...]:
     return tuple(item for item in items if NODE_NAME.fullmatch(str(item)))
 
 
-def strikes(spec: FaultSpec) -> int | None:
-    """How many nodes a spec strikes for sure, where that is known before injection."""
-    target, count = getattr(spec, "target", None), getattr(spec, "count", None)
-    if isinstance(target, dict):
-        return int(target["any"])
-    return count
-
-
 class ProcessSpec(FaultSpec):
     """Kill, stop, restart or pause nodes through their backend; start and unpause undo them.
     Kill, stop and pause last until healed; the others are instantaneous.
