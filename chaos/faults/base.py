@@ -49,6 +49,8 @@ class Context:
     # Whether this host routes to container addresses (not so on Docker Desktop):
     # only then can verification check the clients' path from the host.
     host_routes: bool = True
+    # The run's clock (nanoseconds), on which a fault records the times in its evidence.
+    now: Callable[[], int] = time.monotonic_ns
 
     @property
     def names(self) -> tuple[str, ...]:

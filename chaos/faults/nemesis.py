@@ -60,7 +60,7 @@ class Nemesis:
     ) -> None:
         self.toolbox = backend.namespaces(tuple(nodes), run_id)
         rng = random.Random(f"{seed}/targets")
-        self.ctx = Context(backend, tuple(nodes), self.toolbox, leader_of, rng)
+        self.ctx = Context(backend, tuple(nodes), self.toolbox, leader_of, rng, now=clock.now)
         self.seed = seed
         self.emit = emit
         self.clock = clock

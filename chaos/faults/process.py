@@ -61,7 +61,7 @@ class ProcessFault(Fault):
         return Applied(self.targets, "docker", {"pids_before": pids, "struck_ns": struck_ns})
 
     def _strike_at_once(self) -> dict[str, int]:
-        now = time.time_ns()
+        now = self.ctx.now()
         if self.kind == "kill":
             pool = ThreadPoolExecutor(max_workers=len(self.targets))
             self._kills = {node: pool.submit(self._act, "kill", node) for node in self.targets}
@@ -71,14 +71,16 @@ class ProcessFault(Fault):
         return dict.fromkeys(self.targets, now)
 
     def _strike_staggered(self) -> dict[str, int]:
-        """One node after another, `stagger` apart on the monotonic clock; each strike's wall
-        time is recorded, since the fault window opens at the first and the others follow."""
+        """One node after another, `stagger` apart on the run's clock; each strike's time is
+        kept, since the fault window opens at the first and the others follow."""
         struck: dict[str, int] = {}
-        first = time.monotonic()
+        first = self.ctx.now()
         pool = ThreadPoolExecutor(max_workers=len(self.targets))
         for position, node in enumerate(self.targets):
-            time.sleep(max(0.0, first + position * self.spec.stagger - time.monotonic()))
-            struck[node] = time.time_ns()
+            due = first + round(position * self.spec.stagger * 1e9)
+            while (now := self.ctx.now()) < due:
+                time.sleep((due - now) / 1e9)
+            struck[node] = now
             if self.kind == "kill":
                 self._kills[node] = pool.submit(self._act, "kill", node)
             else:
