@@ -114,7 +114,9 @@ class LinearizabilityCheck:
     slos: ClassVar[tuple[str, ...]] = ("linearizable",)
 
     def measure(self, history: History, rules: Rules) -> LinearizabilityResult:
-        return check_linearizability(history)
+        """A refusal is evidence only where the run's refusals are real answers (not from a
+        local, unsynced read, as in old runs of one system)."""
+        return check_linearizability(history, refused_cas_evidence=rules.refusals_are_service)
 
     def judge(self, result: LinearizabilityResult, expect: dict[str, Any]) -> list[Verdict]:
         wanted = expect.get("linearizable")

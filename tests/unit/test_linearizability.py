@@ -3,7 +3,8 @@
 Valid histories come from a sequential model run with random concurrency:
 each operation takes effect at one instant inside its call (an
 indeterminate one at any instant after its invoke, or never), so a valid
-order exists by construction. Planted anomalies make one read impossible.
+order exists by construction; the model refuses a cas whose expectation is
+wrong. Planted anomalies make one read, or one refusal, impossible.
 """
 
 from __future__ import annotations
@@ -11,14 +12,20 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chaos.checks.linearizability import check_linearizability
+from chaos.checks.linearizability import (
+    KeyResult,
+    _calls_by_key,
+    _Cuts,
+    _search,
+    check_linearizability,
+)
 from chaos.history import History, Op, OpType, pair_operations
 
 Model = Callable[[dict[str, Any], Op], tuple[OpType, Any]]
@@ -320,3 +327,257 @@ def test_a_pathological_history_gives_up_as_unknown_within_its_budget() -> None:
     result = check_linearizability(History(ops=planted_read(spans)), timeout_s=0.3)
     assert result.verdict == "unknown"
     assert time.monotonic() - started < 1.0
+
+
+REFUSER = 500  # the process and op id of a planted refusal
+
+
+@st.composite
+def unique_value_specs(draw: st.DrawFn) -> list[Spec]:
+    """Cas-heavy operations with unique written values, each cas expecting a recent one.
+
+    Unique values make a refusal hinge on one write, which random small
+    values rarely do: an unobserved timed-out write is then often the only
+    reason for a refusal, the case a cut must not lose.
+    """
+    drawn = draw(specs(functions=("read", "write", "cas", "cas")))
+    written: dict[str, list[int | None]] = defaultdict(lambda: [None])
+    result = []
+    for index, spec in enumerate(drawn):
+        value = 100 + index
+        if spec.f == "write":
+            spec = replace(spec, value=value)
+        elif spec.f == "cas":
+            spec = replace(spec, value=[draw(st.sampled_from(written[spec.key][-3:])), value])
+        if spec.f != "read":
+            written[spec.key].append(value)
+        result.append(spec)
+    return result
+
+
+def refused(ops: list[Op], op_id: int, error: str | None = None) -> list[Op]:
+    """`ops` with the completion of cas `op_id` made a refusal."""
+    return [
+        replace(op, type="fail", error=error) if op.id == op_id and op.type != "invoke" else op
+        for op in ops
+    ]
+
+
+def timed_out(ops: list[Op], op_id: int, pending: bool = False) -> list[Op]:
+    """`ops` with the completion of `op_id` made `info`, or removed if `pending`."""
+    done = [op for op in ops if not (op.id == op_id and op.type != "invoke")]
+    if pending:
+        return done
+    completion = next(op for op in ops if op.id == op_id and op.type != "invoke")
+    return sorted([*done, replace(completion, type="info", value=None)], key=lambda op: op.time)
+
+
+def refusal_plants(ops: list[Op]) -> list[list[Op]]:
+    """Each way to add to `ops` one refused cas where the register provably held its expectation.
+
+    The cas ends before an ok read of value v begins, and starts after every
+    operation that may store v completed, all of them ok: the register held
+    v from then until the read, whatever the order.
+    """
+    pairs = pair_operations(ops)
+    plants = []
+    for invoke, completion in pairs:
+        if invoke.f != "read" or completion is None or completion.type != "ok":
+            continue
+        sources = [
+            c
+            for i, c in pairs
+            if i.key == invoke.key
+            and i.f in ("write", "cas")
+            and (i.value[1] if i.f == "cas" else i.value) == completion.value
+            and (c is None or c.type != "fail")
+        ]
+        if any(c is None or c.type != "ok" for c in sources):
+            continue
+        start = max((c.time for c in sources if c is not None), default=-1) + 1
+        if start < invoke.time:
+            value = [completion.value, PHANTOM]
+            cas = Op("invoke", REFUSER, REFUSER, "cas", invoke.key, value, start)
+            planted = [*ops, cas, replace(cas, type="fail", time=invoke.time - 1)]
+            plants.append(sorted(planted, key=lambda op: op.time))
+    return plants
+
+
+def planted_refusal(ops: list[Op], data: st.DataObject) -> list[Op]:
+    """One of `refusal_plants`, or a refusal on a key of its own when there is none."""
+    plants = refusal_plants(ops)
+    if plants:
+        return data.draw(st.sampled_from(plants))
+    alone = planted_read([("write", 1, 0, 1), ("read", 1, 4, 5)], key="alone")
+    cas = Op("invoke", REFUSER, REFUSER, "cas", "alone", [1, PHANTOM], 2)
+    return ops + alone + [cas, replace(cas, type="fail", time=3)]
+
+
+def each_rest_linearizes(ops: list[Op], failure: KeyResult) -> Iterator[bool]:
+    """For each operation of a counterexample: whether the rest linearizes, cut as shrinking does.
+
+    The cut drops the operation with those observing what it writes, then the
+    refusals that cut would expose as a cut of the key's whole history.
+    """
+    calls = _calls_by_key(History(ops=ops))[failure.key]
+    by_invoke = {id(c.pair[0]): c for c in calls}
+    witness = [by_invoke[id(invoke)] for invoke, _ in failure.counterexample]
+    whole, cuts = _Cuts(calls), _Cuts(witness)
+    for call in witness:
+        yield _search(whole.cut(cuts.without([call])), time.monotonic() + 60) is True
+
+
+def assert_self_contained(ops: list[Op], failure: KeyResult) -> None:
+    """The counterexample still fails with every write of its key it left out put back.
+
+    Those writes may have landed anywhere their own calls allow: none may
+    excuse what the counterexample condemns.
+    """
+    kept = {invoke.id for invoke, _ in failure.counterexample}
+    rest = [o for o in ops if o.key == failure.key and o.f == "write" and o.id not in kept]
+    witness = [o for pair in failure.counterexample for o in pair if o is not None]
+    both = sorted(witness + rest, key=lambda op: op.time)
+    assert check_linearizability(History(ops=both)).verdict == "non-linearizable"
+
+
+def test_a_cas_refused_while_the_register_held_its_expected_value_is_a_violation() -> None:
+    ops = refused(
+        planted_read([("write", 1, 0, 10), ("cas", [1, 2], 20, 30), ("read", 1, 40, 50)]), 10_001
+    )
+    result = check_linearizability(History(ops=ops))
+    (failure,) = result.failures
+    assert {invoke.id for invoke, _ in failure.counterexample} == {10_000, 10_001}
+    assert failure.minimal
+    assert "cas 1 -> 2 refused" in failure.explanation
+
+
+def test_a_refused_create_means_the_key_existed() -> None:
+    empty = refused(planted_read([("cas", [None, 5], 0, 10)]), 10_000)
+    assert counterexample_ids(empty) == {10_000}
+    written = refused(planted_read([("write", 1, 0, 10), ("cas", [None, 5], 20, 30)]), 10_001)
+    assert check_linearizability(History(ops=written)).linearizable
+    maybe = timed_out(written, 10_000, pending=True)  # a timed-out write may have created it
+    assert check_linearizability(History(ops=maybe)).linearizable
+
+
+def test_a_cas_that_failed_with_an_error_proves_nothing() -> None:
+    spans = [("write", 1, 0, 10), ("cas", [1, 2], 20, 30), ("read", 1, 40, 50)]
+    ops = refused(planted_read(spans), 10_001, error="connection refused")
+    assert check_linearizability(History(ops=ops)).linearizable
+
+
+def test_refusals_are_dropped_when_they_are_not_evidence() -> None:
+    ops = refused(
+        planted_read([("write", 1, 0, 10), ("cas", [1, 2], 20, 30), ("read", 1, 40, 50)]), 10_001
+    )
+    assert check_linearizability(History(ops=ops), refused_cas_evidence=False).linearizable
+
+
+@given(register_histories(), st.data())
+@settings(max_examples=100, deadline=None)
+def test_without_refusals_as_evidence_the_verdict_is_that_of_the_history_without_them(
+    ops: list[Op], data: st.DataObject
+) -> None:
+    ops = planted_refusal(ops, data) if data.draw(st.booleans()) else ops
+    failed = {op.id for op in ops if op.type == "fail"}
+    without = [op for op in ops if op.id not in failed]
+    verdict = check_linearizability(History(ops=ops), refused_cas_evidence=False).verdict
+    assert verdict == check_linearizability(History(ops=without)).verdict
+
+
+@given(unique_value_specs())
+@settings(max_examples=300, deadline=None)
+def test_every_history_of_a_sequential_model_with_unique_values_is_linearizable(
+    drawn: list[Spec],
+) -> None:
+    result = check_linearizability(History(ops=simulate(drawn)))
+    assert result.linearizable, result.failures[0].explanation if result.failures else result
+
+
+def test_a_timed_out_write_that_may_explain_a_refusal_is_not_cut_away() -> None:
+    # Nobody reads 2, so the write of 2 would be cut; but it may have landed before the cas.
+    spans = [
+        ("write", 1, 0, 10),
+        ("read", 1, 12, 15),
+        ("write", 2, 20, 30),
+        ("cas", [1, 3], 40, 50),
+    ]
+    ops = refused(planted_read(spans), 10_003)
+    assert check_linearizability(History(ops=timed_out(ops, 10_002))).linearizable
+    assert check_linearizability(History(ops=timed_out(ops, 10_002, pending=True))).linearizable
+    without = [op for op in ops if op.id != 10_002]
+    assert counterexample_ids(without) == {10_000, 10_003}
+
+
+@given(register_histories())
+@settings(max_examples=100, deadline=None)
+def test_a_refusal_only_a_timed_out_write_explains_is_no_violation(ops: list[Op]) -> None:
+    # After the history: the register holds a, then a write of b times out, then the cas
+    # expecting a is refused. Values no generated operation writes: only b can excuse it.
+    a, b, late = PHANTOM + 1, PHANTOM + 2, 10**6
+    spans: list[tuple[str, Any, int, int]] = [("write", a, late, late + 10)]
+    spans += [("read", a, late + 20, late + 30), ("write", b, late + 40, late + 50)]
+    spans += [("cas", [a, PHANTOM], late + 60, late + 70)]
+    tail = timed_out(refused(planted_read(spans, key="x"), 10_003), 10_002, pending=True)
+    assert check_linearizability(History(ops=ops + tail)).linearizable
+
+
+def test_a_timed_out_write_excuses_refusals_only_until_the_next_write() -> None:
+    # The timed-out write of 2 excuses the first refusal or the second, not both: the
+    # write of 3 comes between. A second timed-out write (of 7) excuses the other.
+    spans = [("write", 1, 0, 10), ("write", 2, 12, 13), ("cas", [1, 5], 20, 30)]
+    spans += [("write", 3, 40, 50), ("cas", [3, 6], 60, 70)]
+    ops = timed_out(refused(refused(planted_read(spans), 10_002), 10_004), 10_001, pending=True)
+    assert counterexample_ids(ops) == {10_000, 10_001, 10_002, 10_003, 10_004}
+    spans.insert(2, ("write", 7, 14, 15))
+    ops = timed_out(refused(refused(planted_read(spans), 10_003), 10_005), 10_001, pending=True)
+    assert check_linearizability(History(ops=timed_out(ops, 10_002, pending=True))).linearizable
+
+
+def test_a_timed_out_write_cannot_excuse_a_refusal_that_ended_before_it_began() -> None:
+    # The write of 2 may excuse the second refusal, not the first: it had not begun.
+    spans = [("write", 1, 0, 10), ("cas", [1, 5], 20, 30), ("write", 2, 40, 45)]
+    spans += [("cas", [1, 6], 50, 60)]
+    ops = timed_out(refused(refused(planted_read(spans), 10_001), 10_003), 10_002, pending=True)
+    assert counterexample_ids(ops) == {10_000, 10_001}
+    assert check_linearizability(History(ops=[op for op in ops if op.id != 10_001])).linearizable
+
+
+def test_a_refusal_pinned_by_a_later_read_keeps_the_read_in_its_counterexample() -> None:
+    # The timed-out write of 2 could excuse the refusal, but not the read of 1 after it.
+    spans = [("write", 1, 0, 10), ("write", 2, 5, 6), ("cas", [1, 3], 20, 30), ("read", 1, 40, 50)]
+    ops = timed_out(refused(planted_read(spans), 10_002), 10_001, pending=True)
+    result = check_linearizability(History(ops=ops))
+    (failure,) = result.failures
+    assert {invoke.id for invoke, _ in failure.counterexample} == {10_000, 10_002, 10_003}
+    assert failure.minimal
+    assert_self_contained(ops, failure)
+
+
+@given(register_histories(), st.data())
+@settings(max_examples=200, deadline=None)
+def test_a_planted_refusal_is_in_a_minimal_counterexample(
+    ops: list[Op], data: st.DataObject
+) -> None:
+    ops = planted_refusal(ops, data)
+    result = check_linearizability(History(ops=ops))
+    (failure,) = result.failures
+    assert REFUSER in {invoke.id for invoke, _ in failure.counterexample}
+    assert failure.minimal
+    assert all(each_rest_linearizes(ops, failure))
+    assert_self_contained(ops, failure)
+
+
+@given(register_histories())
+@settings(max_examples=100, deadline=None)
+def test_a_stale_read_counterexample_is_minimal_and_self_contained(ops: list[Op]) -> None:
+    plant = stale_plant(ops)
+    if plant is None:
+        ops = ops + planted_read([("write", 1, 0, 1), ("write", 2, 2, 3), ("read", 1, 4, 5)])
+    else:
+        ops = with_read_value(ops, *plant)
+    result = check_linearizability(History(ops=ops))
+    (failure,) = result.failures
+    assert failure.minimal
+    assert all(each_rest_linearizes(ops, failure))
+    assert_self_contained(ops, failure)
