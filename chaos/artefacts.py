@@ -23,13 +23,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from chaos.checks.base import Verdict
+from chaos.checks.base import RANK, Verdict
 from chaos.checks.linearizability import LinearizabilityResult
 from chaos.checks.recovery import RecoveryReport
 from chaos.checks.rules import Rules
 from chaos.checks.safety import LostWritesResult, StaleReadsResult
+from chaos.checks.staleness import StalenessResult
+from chaos.checks.traffic import TrafficResult
+from chaos.checks.visibility import VisibilityResult
 from chaos.errors import ArtefactError
 
 SCHEMA = 2
@@ -109,6 +112,23 @@ class Verdicts(_Record):
     problems: list[str] = Field(default_factory=list)
     verdicts: list[dict[str, Any]] = Field(default_factory=list)
 
+    @field_validator("verdicts")
+    @classmethod
+    def _readable(cls, verdicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each verdict names its SLO and, where it says one, a known outcome: what `items`
+        and every page built from them rely on."""
+        for index, verdict in enumerate(verdicts):
+            outcome = verdict.get("outcome")
+            if not isinstance(verdict.get("slo"), str):
+                raise ValueError(f'verdict {index} names no SLO ("slo")')
+            if outcome is not None and not (isinstance(outcome, str) and outcome in RANK):
+                raise ValueError(
+                    f"verdict {index}: outcome {outcome!r} is not held, failed or unknown"
+                )
+            if not isinstance(verdict.get("detail", ""), str):
+                raise ValueError(f"verdict {index}: detail is not text")
+        return verdicts
+
     def items(self) -> list[Verdict]:
         return [_verdict(v) for v in self.verdicts]
 
@@ -132,6 +152,10 @@ class Metrics:
     linearizability: LinearizabilityResult | None
     checks: tuple[str, ...] = ()
     schema_version: int = SCHEMA
+    # Added within schema 2, so absent (None) from earlier files of it.
+    staleness: StalenessResult | None = None
+    visibility: VisibilityResult | None = None
+    traffic: TrafficResult | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The file's content: the results, with the headline figures spelled out for readers
@@ -155,11 +179,13 @@ def _read(path: Path) -> dict[str, Any] | None:
         return None
     if path.is_dir():
         raise ArtefactError(f"{path}: a folder, not a file")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise ArtefactError(f"{path}: over 200 MB: refused")
+    if not path.is_file():  # reading a pipe or a device would never end
+        raise ArtefactError(f"{path}: not a regular file (a pipe or a device)")
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ArtefactError(f"{path}: over 200 MB: refused")
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8, bad JSON
         raise ArtefactError(f"{path}: not readable JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ArtefactError(f"{path}: expected a JSON object, found {type(data).__name__}")

@@ -18,6 +18,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from chaos.baseline.store import Store
     from chaos.runner import Outcome
 
 # Plain help (no rich formatting): rich's markdown machinery alone costs ~150 ms a start.
@@ -30,6 +31,17 @@ images_app = typer.Typer(
     no_args_is_help=True, help="Build the images, with no registry.", rich_markup_mode=None
 )
 app.add_typer(images_app, name="images")
+baseline_app = typer.Typer(
+    no_args_is_help=True,
+    help="Baselines of each experiment's figures, and their trend over the nights.",
+    rich_markup_mode=None,
+)
+app.add_typer(baseline_app, name="baseline")
+_BASELINE_OPTION = typer.Option(
+    "--baseline",
+    metavar="DIR",
+    help="A baseline folder (chaoslab baseline save): judge each experiment's runs against it.",
+)
 REPORTS = Path("reports")
 F = TypeVar("F", bound=Callable[..., Any])
 # Tool output the image build streams, shown only with --verbose.
@@ -45,7 +57,7 @@ def console() -> Console:
 
 def say(text: str, style: str | None = None) -> None:
     """One line of plain text: whatever it holds is printed, never interpreted."""
-    console().print(text, style=style, markup=False, highlight=False)
+    console().print(text, style=style, markup=False, highlight=False, emoji=False)
 
 
 def user_errors(command: F) -> F:
@@ -54,12 +66,13 @@ def user_errors(command: F) -> F:
     @functools.wraps(command)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         from chaos.errors import ChaosError
+        from chaos.fields import printable
 
         try:
             return command(*args, **kwargs)
         except ChaosError as error:
             for line in str(error).splitlines() or [type(error).__name__]:
-                say(f"error: {line}", "red")
+                say(f"error: {printable(line)}", "red")
             raise typer.Exit(error.exit_code) from None
 
     return guarded  # type: ignore[return-value]
@@ -160,6 +173,9 @@ def up(
 
     source = _image_source(image_source)
     kind = system_class(system)
+    if source not in kind.image_sources:
+        sources = ", ".join(kind.image_sources)
+        raise InputError(f"--image-source {source}: {system} runs from {sources} images")
     settings = parse_settings(set_ or [])
     try:
         kind.parse_settings(settings)
@@ -314,24 +330,37 @@ def run(
     reports: Annotated[Path, typer.Option(help="Where run folders and the runs index go.")] = (
         REPORTS
     ),
+    baseline: Annotated[Path | None, _BASELINE_OPTION] = None,
 ) -> None:
-    """Run experiments. Exit 0: every SLO held; 1: an SLO failed or the cluster was unhealthy;
-    2: a run itself failed; 130/143: interrupted by SIGINT/SIGTERM (after cleaning up)."""
+    """Run experiments. Exit 0: every SLO held; 1: an SLO failed, the cluster was unhealthy or
+    (with --baseline) a figure regressed; 2: a run itself failed; 130/143: interrupted by
+    SIGINT/SIGTERM (after cleaning up)."""
+    from rich.text import Text
+
+    from chaos.errors import InputError
     from chaos.experiment import load_experiment
     from chaos.experiment.predictions import early_heals
     from chaos.report import write_index, write_run_report
     from chaos.runner import EXIT_CODES, Run, RunInterrupted
+    from chaos.systems import SYSTEMS
 
     source = _image_source(image_source)
     experiments = [load_experiment(file) for file in files]
     for file, experiment in zip(files, experiments, strict=True):
         for line in early_heals(experiment):
             say(f"warning: {file}: {line}", "yellow")
+    for file, experiment in zip(files, experiments, strict=True):
+        sources = SYSTEMS[experiment.system].image_sources
+        if source is not None and source not in sources:
+            message = f"{experiment.system} runs from {', '.join(sources)} images"
+            raise InputError(f"--image-source {source}: {file}: {message}")
+    store = _store(baseline)
     worst = 0
     try:
         for experiment in experiments:
+            night = []
             for index in range(repeat or experiment.repeats):
-                console().rule(f"{experiment.title} (run {index + 1})")
+                console().rule(Text(f"{experiment.title} (run {index + 1})"))  # as written
                 outcome = Run(
                     experiment,
                     repeat=index,
@@ -344,6 +373,9 @@ def run(
                 _print_outcome(outcome)
                 write_index(outcome.run_dir.parent)
                 worst = max(worst, EXIT_CODES[outcome.status])
+                night.append(outcome.run_dir)
+            if store is not None:
+                worst = max(worst, _against_baseline(night, store, write=True))
     except RunInterrupted as stop:
         write_run_report(stop.run_dir)
         write_index(stop.run_dir.parent)
@@ -387,16 +419,203 @@ def compare(
     out: Annotated[
         Path | None, typer.Option(help="Where to write (default: reports/compare-<timestamp>/).")
     ] = None,
+    baseline: Annotated[Path | None, _BASELINE_OPTION] = None,
 ) -> None:
-    """Compare runs across systems: recovery distributions, data safety, and why they differ."""
+    """Compare runs across systems: recovery distributions, data safety, and why they differ.
+    With --baseline, each experiment's runs are also judged against its baseline: exit 1 when
+    a figure regressed."""
     from chaos.compare import default_out_dir, write_comparison
+    from chaos.fields import printable
     from chaos.report import write_index
 
     out_dir = out or default_out_dir(REPORTS)
-    page = write_comparison(run_dirs, out_dir)
+    page = write_comparison(
+        run_dirs, out_dir, warn=lambda line: say(f"warning: {printable(line)}", "yellow")
+    )
     if out_dir.resolve().parent == REPORTS.resolve():
         write_index(REPORTS)
     say(f"comparison: {page}")
+    store = _store(baseline)
+    if store is not None:
+        raise typer.Exit(_against_baseline(run_dirs, store, write=False))
+
+
+@app.command()
+@user_errors
+def sweep(
+    file: Annotated[
+        Path | None, typer.Argument(help="The experiment file to sweep.", dir_okay=False)
+    ] = None,
+    over: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--over",
+            metavar="NAME=V1,V2,...",
+            help="A parameter and its values: nodes, a setting of the system, or "
+            "faults[N].duration; several --over sweep their cross product.",
+        ),
+    ] = None,
+    repeat: Annotated[
+        int | None, typer.Option(min=1, max=1000, help="Runs per point (default: the file's).")
+    ] = None,
+    max_runs: Annotated[
+        int, typer.Option(min=1, help="Refuse a sweep of more runs than this.")
+    ] = 60,
+    max_hours: Annotated[
+        float, typer.Option(min=0, help="Refuse a sweep estimated to take longer.")
+    ] = 4.0,
+    reports: Annotated[
+        Path, typer.Option(help="Where the sweep folder goes: REPORTS/sweep-<timestamp>/.")
+    ] = REPORTS,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="The sweep folder itself; one holding this sweep is continued."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: the file's).")] = None,
+    image_source: Annotated[
+        str | None, typer.Option(help="local, official or tarball (default: the file's).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate every point, estimate, and stop.")
+    ] = False,
+    summarize: Annotated[
+        Path | None,
+        typer.Option(
+            "--summarize",
+            metavar="DIR",
+            help="Rebuild the summary of the sweep folder DIR from its files, and stop.",
+        ),
+    ] = None,
+) -> None:
+    """Run one experiment across values of its parameters, each point --repeat times, into one
+    folder with a summary of each figure against the swept value beside what the system's
+    settings predict. A sweep measures, it does not judge: exit 0 when every run was
+    measured, 2 when a run failed, 130/143 when interrupted (after cleaning up)."""
+    from chaos.errors import InputError
+    from chaos.experiment import load_experiment
+    from chaos.sweep import Bounds, Sweep, default_folder, make_plan, run_in_docker
+    from chaos.sweep.execution import unfinished_sweeps
+    from chaos.systems import system_class
+
+    if summarize is not None:
+        if file is not None or over:
+            raise InputError("--summarize DIR rebuilds a summary: give no FILE or --over")
+        _write_sweep_summary(summarize)
+        return
+    if file is None:
+        raise InputError("sweep: give an experiment FILE (or --summarize DIR)")
+    source = _image_source(image_source)
+    plan = make_plan(load_experiment(file), over or [], repeat, seed, str(file))
+    sources = system_class(plan.base.system).image_sources
+    if source is not None and source not in sources:
+        raise InputError(
+            f"--image-source {source}: {plan.base.system} runs from {', '.join(sources)} images"
+        )
+    folder = out or default_folder(reports)
+    if out is None:
+        for earlier in unfinished_sweeps(reports, plan):
+            say(f"note: {earlier} holds this sweep; give --out {earlier} to continue it")
+    job = Sweep(
+        plan,
+        folder,
+        run_in_docker(source),
+        Bounds(max_runs=max_runs, max_hours=max_hours),
+        say=say,
+    )
+    if dry_run:
+        planned = job.check()
+        for point in plan.points:
+            say(f"  {point.label}: {len(job.ledger.runs_of(point))} of {plan.repeats} measured")
+        say(f"{plan.describe()}; to run: {planned.text()}; folder {folder}")
+        return
+    result = job.execute()
+    say(
+        f"sweep: {result.made} runs made ({result.errors} failed), {result.already} already "
+        f"measured; summary {result.page}"
+    )
+    raise typer.Exit(result.exit_code)
+
+
+@app.command("sweep-report")
+@user_errors
+def sweep_report(
+    folder: Annotated[Path, typer.Argument(help="A sweep folder (reports/sweep-<timestamp>/).")],
+) -> None:
+    """Rebuild a sweep's summary (sweep.json, index.html) from its folder's files alone."""
+    _write_sweep_summary(folder)
+
+
+def _write_sweep_summary(folder: Path) -> None:
+    import json
+
+    from chaos.sweep import SUMMARY_FILE, write_summary
+
+    page = write_summary(folder)
+    written = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
+    aside = len(written["set_aside"])
+    say(f"sweep summary of {written['runs_counted']} runs ({aside} set aside): {page}")
+
+
+def _store(folder: Path | None) -> Store | None:
+    """The baseline folder, checked before anything runs; None without --baseline."""
+    from chaos.baseline.store import Store
+
+    return None if folder is None else Store(folder)
+
+
+def _against_baseline(run_dirs: list[Path], store: Store, write: bool) -> int:
+    """Each night among the runs judged against its baseline, printed (and with `write`, in
+    each run's folder and report); 1 when a figure regressed."""
+    from chaos.baseline.verdict import judge_runs
+    from chaos.fields import printable
+    from chaos.report import write_run_report
+
+    judgements, unreadable = judge_runs(run_dirs, store.baseline, write=write)
+    for line in unreadable:
+        say(f"warning: not judged against the baseline: {printable(line)}", "yellow")
+    colours = {"regressed": "red", "held": "green", "changed": "yellow", "first": None}
+    for judgement in judgements:
+        for line in judgement.lines():
+            say(line, colours[judgement.outcome])
+    if write:
+        for run_dir in run_dirs:
+            write_run_report(run_dir)
+    return 1 if any(judgement.regressed for judgement in judgements) else 0
+
+
+@baseline_app.command("save")
+@user_errors
+def baseline_save(
+    run_dirs: Annotated[
+        list[Path],
+        typer.Argument(metavar="RUN_DIR", help="Run folders, or a folder of runs (reports/)."),
+    ],
+    to: Annotated[Path, typer.Option("--to", metavar="DIR", help="The baseline folder.")],
+) -> None:
+    """Record each experiment's runs as a night in the baseline folder; a night that did not
+    regress against the baseline there (and counted enough runs) becomes the new baseline."""
+    from chaos.baseline.store import Store
+    from chaos.fields import printable
+
+    saved, unreadable = Store(to).save(run_dirs)
+    for line in unreadable:
+        say(f"warning: not saved: {printable(line)}", "yellow")
+    for item in saved:
+        say(item.line())
+
+
+@baseline_app.command("trend")
+@user_errors
+def baseline_trend(
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="The baseline folder.")],
+    out: Annotated[Path, typer.Option(help="Where the page goes.")] = REPORTS / "trend.html",
+) -> None:
+    """Write the trend page: each experiment's figures over its nights, changes marked,
+    regressions highlighted."""
+    from chaos.baseline.store import Store
+    from chaos.baseline.trend import write_trend
+
+    say(f"trend: {write_trend(Store(folder), out)}")
 
 
 if __name__ == "__main__":

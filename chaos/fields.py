@@ -40,6 +40,17 @@ from chaos.duration import DURATION_EXAMPLES, parse_duration
 MAX_DURATION_S = 24 * 3600.0
 
 
+def printable(text: str) -> str:
+    """User text fit for one line of a terminal: control characters and lone surrogates (which
+    no terminal can be sent) escaped, never interpreted."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]", _escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
 def shown(value: object) -> str:
     """A value as the user wrote it in YAML: strings quoted, mappings and lists named."""
     if isinstance(value, dict):
@@ -106,18 +117,19 @@ class Bounded(Check):
 
     def expected(self) -> str:
         if self.what == "duration":
-            above = f"greater than {self.gt:g}, " if self.gt is not None else ""
+            above = f"greater than {_bound(self.gt)}, " if self.gt is not None else ""
             below = f"at most {_hours(self.le)}, " if self.le is not None else ""
             return f"a duration {above}{below}{DURATION_EXAMPLES}"
         noun = "an integer" if self.what == "integer" else "a number"
+        gt, ge, le = _bound(self.gt), _bound(self.ge), _bound(self.le)
         if self.ge is not None and self.le is not None:
-            return f"{noun} from {self.ge:g} to {self.le:g}"
+            return f"{noun} from {ge} to {le}"
         if self.gt is not None and self.le is not None:
-            return f"{noun} greater than {self.gt:g} and at most {self.le:g}"
+            return f"{noun} greater than {gt} and at most {le}"
         if self.ge is not None:
-            return f"{noun} of at least {self.ge:g}"
-        parts = [f"greater than {self.gt:g}"] if self.gt is not None else []
-        parts += [f"at most {self.le:g}"] if self.le is not None else []
+            return f"{noun} of at least {ge}"
+        parts = [f"greater than {gt}"] if self.gt is not None else []
+        parts += [f"at most {le}"] if self.le is not None else []
         return f"{noun} {' and '.join(parts)}".rstrip()
 
     def __call__(self, value: object) -> float | int:
@@ -144,6 +156,13 @@ class Bounded(Check):
         if not math.isfinite(value):
             raise ValueError(value)
         return float(value)
+
+
+def _bound(value: float | None) -> str:
+    """A bound as a file would write it: integers in full (2000000, not 2e+06)."""
+    if value is None:
+        return ""
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def _hours(seconds: float) -> str:
@@ -188,10 +207,24 @@ Fraction = Annotated[float, Bounded("number", ge=0, le=1)]
 Count = Annotated[int, Bounded("integer", ge=0)]
 
 
+# Control characters (a terminal would act on them: colours, a cleared screen) and lone
+# surrogates (which no terminal or file can be sent) are not text a line may hold.
+_NOT_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+MAX_LINE_CHARS = 2_000  # a title or description; the catalogue's longest is 160
+
+
 def _one_line(value: object) -> str:
-    if isinstance(value, str) and value.strip() and "\n" not in value.strip():
-        return value.strip()
-    raise expected("one line of text")
+    text = value.strip() if isinstance(value, str) else ""
+    if text and len(text) <= MAX_LINE_CHARS and not _NOT_TEXT.search(text):
+        return text
+    what = f"one line of text (at most {MAX_LINE_CHARS:,} characters, no control characters)"
+    if isinstance(value, str) and len(value) > 60:  # the error line would quote all of it
+        raise invalid(
+            f'expected {what}, got {shown(value[:40])[:-1]}..." ({len(value):,} characters)'
+        )
+    raise expected(what)
 
 
 OneLine = Annotated[str, PlainValidator(_one_line)]

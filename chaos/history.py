@@ -1,8 +1,8 @@
 """The run's record: operations, fault events and observations on one clock.
 
 Everything a report or a check needs is in `history.jsonl`, one JSON object a
-line (its `record` field says which: meta, op, fault or obs), written while
-the run goes and flushed line by line so that an interrupted run keeps its
+line (its `record` field says which: meta, op, fault, obs, external, traffic),
+written while the run goes and flushed line by line so that an interrupted run keeps its
 evidence. Times are nanoseconds of
 `time.monotonic_ns()` since the run's clock started; the wall-clock start is
 in the `meta` record so a reader can place the run in real time.
@@ -10,14 +10,18 @@ in the `meta` record so a reader can place the run in real time.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, TextIO, get_args
+
+from chaos.errors import ArtefactError
 
 OpType = Literal["invoke", "ok", "fail", "info"]
 # The observer name of a client driver's own events (host up/down), recorded
@@ -49,6 +53,9 @@ class Op:
     effect), `fail` (it definitely did not) or `info` (unknown: a timeout or a
     broken connection, so it may take effect at any later time). For `cas`
     the value is `[expected, new]`; a read's completion carries the value read.
+    A read's `mode` is how the system was asked to serve it (a read mode such as
+    `serializable`, or a consistency level such as `ONE`); None in histories
+    recorded before reads carried it.
     """
 
     type: OpType
@@ -60,6 +67,7 @@ class Op:
     time: int
     node: str | None = None
     error: str | None = None
+    mode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,35 @@ class Observation:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class TrafficSample:
+    """One node's traffic counters, read from its network namespace on the run's clock.
+
+    Bytes and packets the node received (`_in`) and sent (`_out`), by the other end:
+    `peer` the other nodes, `client` the host (the host's clients reach the nodes through
+    the network's gateway), `other` anything else off loopback. Counters run from `since`,
+    when they were installed at zero in the node's present namespace: a restarted node
+    comes back in a new one, with a new `since`. A node that cannot be read (killed,
+    stopped) has no sample: a gap, never a zero.
+    """
+
+    time: int
+    node: str
+    since: int
+    peer_in_bytes: int
+    peer_in_packets: int
+    peer_out_bytes: int
+    peer_out_packets: int
+    client_in_bytes: int
+    client_in_packets: int
+    client_out_bytes: int
+    client_out_packets: int
+    other_in_bytes: int
+    other_in_packets: int
+    other_out_bytes: int
+    other_out_packets: int
+
+
 def served(completion: Op | None, refusals: bool = True) -> bool:
     """A definite answer: ok, or (with `refusals`) a refused cas, which proves the
     register held another value. A run whose system refused from an unsynced local
@@ -124,14 +161,16 @@ def refused(completion: Op | None) -> bool:
     return completion is not None and completion.type == "fail" and not completion.error
 
 
-Record = Op | FaultEvent | Observation | ExternalEvent
+Record = Op | FaultEvent | Observation | ExternalEvent | TrafficSample
 _KINDS: dict[str, type] = {
     "op": Op,
     "fault": FaultEvent,
     "obs": Observation,
     "external": ExternalEvent,
+    "traffic": TrafficSample,
 }
 _KIND_OF = {cls: kind for kind, cls in _KINDS.items()}
+MAX_LINE_BYTES = 64 * 2**20  # one record; the longest a run writes is a few kilobytes
 
 
 def to_json(record: Record) -> str:
@@ -139,14 +178,163 @@ def to_json(record: Record) -> str:
 
 
 def from_json(line: str) -> Record | dict[str, Any]:
-    """Parse one line: a record, or the `meta` dictionary."""
-    data = json.loads(line)
-    kind = data.pop("record")
+    """Parse one line: a record, or the `meta` dictionary; raises `MalformedLine` saying what
+    is wrong with it."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise MalformedLine(f"not JSON: {exc.msg} (column {exc.colno})") from None
+    except (ValueError, RecursionError) as exc:  # a number of 5,000 digits; nesting too deep
+        raise MalformedLine(f"not JSON this suite reads: {exc}") from None
+    return from_data(data)
+
+
+class MalformedLine(ValueError):
+    """A history line that is not a record of this suite; the message says why."""
+
+
+def from_data(data: object) -> Record | dict[str, Any]:
+    """A parsed line as a record, with every field of the type its record declares (checked
+    here, once, so no check later meets a string where a time belongs)."""
+    if not isinstance(data, dict):
+        raise MalformedLine(f"expected a JSON object, got {_shown(data)}")
+    if "record" not in data:
+        raise MalformedLine('a line without "record"')
+    kind = data["record"]
     if kind == "meta":
-        return data
-    if kind == "fault":
-        data["targets"] = tuple(data["targets"])
-    return _KINDS[kind](**data)
+        return {key: value for key, value in data.items() if key != "record"}
+    if not isinstance(kind, str) or kind not in _KINDS:
+        known = ", ".join(["meta", *_KINDS])
+        raise MalformedLine(f"unknown record {_shown(kind)}; expected one of {known}")
+    cls, name = _KINDS[kind], _NAMES.get(kind, f"a {kind} record")
+    values: dict[str, Any] = {}
+    for field_name, required, valid, wanted in _fields_of(kind):
+        if field_name not in data:
+            if required:
+                raise MalformedLine(f'{name} without "{field_name}"')
+            continue
+        value = data[field_name]
+        if not valid(value):
+            raise MalformedLine(f'{name}\'s "{field_name}": expected {wanted}, got {_shown(value)}')
+        values[field_name] = tuple(value) if field_name == "targets" else value
+    if cls is Op:
+        _check_op_value(values, name)
+    spec = values.get("detail", {}).get("spec") if cls is FaultEvent else None
+    if spec is not None and not isinstance(spec, dict):
+        raise MalformedLine(f'{name}\'s "detail.spec": expected an object, got {_shown(spec)}')
+    return cls(**values)  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _fields_of(kind: str) -> tuple[tuple[str, bool, Callable[[object], bool], str], ...]:
+    """A record kind's fields: name, whether a line must give it, and its type's check."""
+    return tuple(
+        (
+            item.name,
+            item.default is MISSING and item.default_factory is MISSING,
+            *(_TIME if item.name == "time" else _TYPES.get(str(item.type), (_anything, ""))),
+        )
+        for item in fields(_KINDS[kind])
+    )
+
+
+def _check_op_value(values: dict[str, Any], name: str) -> None:
+    """What the checks rely on: plain values (sets and registers hold them), a cas's
+    [expected, new], and a final read's list."""
+    value, f = values["value"], values["f"]
+    if not _plain(value):
+        wanted = "plain data (no objects; integers of 64 bits)"
+        raise MalformedLine(f'{name}\'s "value": expected {wanted}, got {_shown(value)}')
+    if f == "cas" and not (isinstance(value, list) and len(value) == 2):
+        raise MalformedLine(f'a cas\'s "value": expected [expected, new], got {_shown(value)}')
+    if f == "final-read" and values["type"] == "ok" and not isinstance(value, list):
+        raise MalformedLine(f'a final read\'s "value": expected a list, got {_shown(value)}')
+
+
+def _shown(value: object) -> str:
+    """A value as JSON, cut short: an error line names it, it does not reprint the file."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    text = json.dumps(value)
+    return text if len(text) <= 60 else f"{text[:50]}... ({len(text):,} characters)"
+
+
+def _integer(value: object) -> bool:
+    """An integer as the suite writes them: 64 bits (a chart cannot carry more)."""
+    return type(value) is int and -(2**63) <= value < 2**63  # type: ignore[operator]
+
+
+def _instant(value: object) -> bool:
+    return type(value) is int and 0 <= value <= MAX_TIME_NS  # type: ignore[operator]
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _optional_text(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _anything(value: object) -> bool:
+    return True
+
+
+def _plain(value: object) -> bool:
+    """Null, true/false, a number (integers of 64 bits), text, or a list of them (to any
+    depth): no objects."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, dict) or (type(item) is int and not _integer(item)):
+            return False
+    return True
+
+
+def _names_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _mapping(value: object) -> bool:
+    return isinstance(value, dict)
+
+
+def _text_mapping(value: object) -> bool:
+    return isinstance(value, dict) and all(isinstance(item, str) for item in value.values())
+
+
+# Each annotation a record's field has (as text: annotations are not evaluated here), with
+# how to tell a value of it and its name in an error line.
+_TYPES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "int": (_integer, "an integer"),
+    "str": (_text, "text"),
+    "str | None": (_optional_text, "text or null"),
+    "Any": (_anything, ""),
+    "OpType": (lambda value: value in get_args(OpType), f"one of {', '.join(get_args(OpType))}"),
+    "FaultStage": (
+        lambda value: value in get_args(FaultStage),
+        f"one of {', '.join(get_args(FaultStage))}",
+    ),
+    "tuple[str, ...]": (_names_list, "a list of names"),
+    "dict[str, Any]": (_mapping, "an object"),
+    "dict[str, str]": (_text_mapping, "an object of text values"),
+}
+# A time is on the run's clock: from its start, and no run lasts a week (its steady state,
+# faults and settling are each at most a day). Checked here so that nothing measuring or
+# drawing a run is asked to span 10**30 nanoseconds.
+MAX_TIME_NS = 7 * 24 * 3600 * 10**9
+_TIME = (_instant, "an integer: nanoseconds since the run began, at most a week")
+_NAMES = {
+    "op": "an op",
+    "fault": "a fault event",
+    "obs": "an observation",
+    "external": "an external event",
+    "traffic": "a traffic sample",
+}
 
 
 class HistoryWriter:
@@ -184,6 +372,7 @@ class History:
     faults: list[FaultEvent] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
     externals: list[ExternalEvent] = field(default_factory=list)
+    traffic: list[TrafficSample] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -198,22 +387,87 @@ class History:
                 history.observations.append(record)
             elif isinstance(record, ExternalEvent):
                 history.externals.append(record)
+            elif isinstance(record, TrafficSample):
+                history.traffic.append(record)
             else:
                 history.meta.update(record)
         for items in (history.ops, history.faults, history.observations, history.externals):
             items.sort(key=lambda r: r.time)
+        history.traffic.sort(key=lambda r: r.time)
         return history
 
 
 def read_records(path: Path) -> Iterator[Record | dict[str, Any]]:
     """Every record of a history file (gzip-compressed if it ends `.gz`); a torn last
-    line (an interrupted run) is skipped."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            if not line.endswith("\n"):
-                return
-            yield from_json(line)
+    line (an interrupted run) is skipped. Anything else that is not a record is an
+    `ArtefactError` naming the file and the line (`history.jsonl:12: an op without "time"`)."""
+    if path.is_dir():
+        raise ArtefactError(f"{path}: a folder, not a file")
+    if not path.exists():
+        raise ArtefactError(f"{path}: no such file: the run left no history")
+    if not path.is_file():  # reading a pipe or a device would never end
+        raise ArtefactError(f"{path}: not a regular file (a pipe or a device)")
+    number = 0
+    ops = _OpShapes()
+    try:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as lines:
+            while raw := lines.readline(MAX_LINE_BYTES + 1):
+                number += 1
+                if not raw.endswith(b"\n"):
+                    if len(raw) > MAX_LINE_BYTES:
+                        raise MalformedLine(f"longer than {MAX_LINE_BYTES // 2**20} MB")
+                    break
+                record = from_json(raw.decode("utf-8"))
+                if isinstance(record, Op):
+                    ops.note(record, number)
+                yield record
+        late = ops.problem()
+        if late:
+            number, message = late
+            raise MalformedLine(message)
+    except MalformedLine as exc:
+        raise ArtefactError(f"{path}:{number}: {exc}") from None
+    except UnicodeDecodeError:
+        raise ArtefactError(f"{path}:{number}: not UTF-8 text") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        where = f"{path}:{number + 1}" if number else str(path)
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise ArtefactError(f"{where}: cannot read: {reason}") from None
+
+
+class _OpShapes:
+    """What the checks assume of the ops as a whole, checked as they are read: an id is
+    invoked once, its completion is of the same function and key, and a key that takes
+    adds (a set) is read as a list."""
+
+    def __init__(self) -> None:
+        self.invoked: dict[int, tuple[str, str | None, int]] = {}  # id -> f, key, line
+        self.sets: set[str | None] = set()
+        self.scalar_reads: dict[str | None, int] = {}  # a key's first one-value read, by line
+
+    def note(self, op: Op, number: int) -> None:
+        if op.type == "invoke":
+            if op.id in self.invoked:
+                first = self.invoked[op.id][2]
+                raise MalformedLine(f"op {op.id} invoked again (first at line {first})")
+            self.invoked[op.id] = (op.f, op.key, number)
+        elif op.id in self.invoked and self.invoked[op.id][:2] != (op.f, op.key):
+            f, key, _ = self.invoked[op.id]
+            raise MalformedLine(
+                f"op {op.id} completes as {op.f} of {_shown(op.key)}, "
+                f"invoked as {f} of {_shown(key)}"
+            )
+        if op.f == "add":
+            self.sets.add(op.key)
+        elif op.f == "read" and op.type == "ok" and not isinstance(op.value, list):
+            self.scalar_reads.setdefault(op.key, number)
+
+    def problem(self) -> tuple[int, str] | None:
+        """A set read as one value, with the read's line: known only once all is read."""
+        for key in self.sets & self.scalar_reads.keys():
+            message = f"a read of {_shown(key)}, a set (it takes adds), not of a list"
+            return self.scalar_reads[key], message
+        return None
 
 
 def load_history(path: Path) -> History:

@@ -63,6 +63,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=REPORTS,
         help=f"where run folders and the runs index go (default: {REPORTS})",
     )
+    group.addoption(
+        "--chaos-baseline",
+        type=Path,
+        metavar="DIR",
+        help="a baseline folder (chaoslab baseline save): one more test per experiment file,"
+        " its runs judged together against their baseline, failing on a regression",
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -132,7 +139,7 @@ def _shown_path(path: Path, config: pytest.Config) -> str:
 class ExperimentFile(pytest.File):
     """One experiment file: validated at collection, one item per repetition."""
 
-    def collect(self) -> list[ExperimentItem]:
+    def collect(self) -> list[pytest.Item]:
         try:
             experiment = load_experiment(_shown_path(self.path, self.config))
         except ExperimentError as exc:
@@ -140,7 +147,7 @@ class ExperimentFile(pytest.File):
         for tag in experiment.tags:
             register_marker(self.config, tag, f"chaoslab experiments tagged {tag}")
         repeats = self.config.getoption("chaos_repeat") or experiment.repeats
-        return [
+        runs = [
             ExperimentItem.from_parent(
                 self,
                 name=self.path.stem if repeats == 1 else f"{self.path.stem}[run{index + 1}]",
@@ -150,6 +157,11 @@ class ExperimentFile(pytest.File):
             )
             for index in range(repeats)
         ]
+        if self.config.getoption("chaos_baseline") is None:
+            return list(runs)
+        name = f"{self.path.stem}[baseline]"
+        against = BaselineItem.from_parent(self, name=name, experiment=experiment, runs=runs)
+        return [*runs, against]
 
 
 class ExperimentItem(pytest.Item):
@@ -161,8 +173,7 @@ class ExperimentItem(pytest.Item):
         self.repeat = repeat
         self.label = label
         self.outcome: Outcome | None = None
-        for name in (MARKER, "docker", experiment.system, *experiment.tags):
-            self.add_marker(name)
+        mark(self, experiment)
 
     def setup(self) -> None:
         if self.config.getoption("setuponly") or self.config.getoption("setupplan"):
@@ -210,6 +221,49 @@ class ExperimentItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, self.label
+
+
+def mark(item: pytest.Item, experiment: Experiment) -> None:
+    """The markers `-m` selects an experiment's items by: chaos, docker, its system, its tags."""
+    for name in (MARKER, "docker", experiment.system, *experiment.tags):
+        item.add_marker(name)
+
+
+class BaselineItem(pytest.Item):
+    """An experiment file's runs judged together against their baseline (`--chaos-baseline`),
+    after them: a regression is a failure, with each figure's verdict line and p-value."""
+
+    def __init__(
+        self, *, experiment: Experiment, runs: list[ExperimentItem], **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.experiment = experiment
+        self.runs = runs
+        mark(self, experiment)
+
+    def runtest(self) -> None:
+        from chaos.baseline.store import Store
+        from chaos.baseline.verdict import judge_runs
+
+        folders = [item.outcome.run_dir for item in self.runs if item.outcome is not None]
+        if not folders:
+            pytest.skip("no run of this experiment finished: nothing to judge")
+        store = Store(self.config.invocation_params.dir / self.config.getoption("chaos_baseline"))
+        try:
+            judgements, unreadable = judge_runs(folders, store.baseline)
+        except ChaosError as exc:
+            pytest.fail(f"not judged against the baseline: {exc}", pytrace=False)
+        for run_dir in folders:
+            write_run_report(run_dir)
+        self.user_properties.append(("baseline", str(store.folder)))
+        lines = [*unreadable, *(line for j in judgements for line in j.lines())]
+        for line in lines:
+            print(line)
+        if any(judgement.regressed for judgement in judgements):
+            pytest.fail("\n".join([*lines, f"baseline: {store.folder}"]), pytrace=False)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"{self.experiment.title} against its baseline"
 
 
 class SLOFailed(AssertionError):

@@ -43,6 +43,7 @@ from chaos.interrupts import Terminated, signals_raise
 from chaos.observer import Observer
 from chaos.systems import make_system
 from chaos.systems.base import NotReady
+from chaos.traffic import TrafficSampler
 from chaos.workload import Workload, workload_keys
 
 REPORTS = Path("reports")  # relative to where the suite is run, as `git` or `pytest` work
@@ -230,7 +231,7 @@ class Run:
             self._describe(running)
             workload = Workload(self.system, running, self.spec, writer, seed=self.seed)
             observer = Observer(self.system, running, writer)
-            driver_watch = watch = None
+            driver_watch = watch = traffic = None
             try:
                 observer.start()
                 driver_watch = self.system.watch_driver(running, clock.now, writer.write)
@@ -245,6 +246,8 @@ class Run:
                 ) as nemesis:
                     label = f"{cluster.LABEL_RUN}={self.run_id}"
                     watch = ContainerWatch(label, clock, writer.write, nemesis.acting_on).start()
+                    meter = self.backend.traffic_meter(nemesis.toolbox, running.nodes)
+                    traffic = TrafficSampler(meter, running.names, writer).start()
                     workload.start()
                     start = time.monotonic()
                     status.phase = "steady state"
@@ -253,6 +256,7 @@ class Run:
                     self._play(nemesis, workload, start)
                     status.phase = "settling"
                     self._wait_until(time.monotonic() + exp.settle, workload)
+                    traffic.stop()  # while the helpers it reads through are still there
                 status.phase = "stopping workload"
                 self.display.refresh()
                 workload.stop()
@@ -266,6 +270,8 @@ class Run:
             finally:
                 if watch is not None:
                     watch.close()
+                if traffic is not None:
+                    traffic.stop()
                 workload.stop()
                 workload.close()
                 observer.stop()
@@ -337,7 +343,7 @@ class Run:
             images=running.image_refs,
             driver={
                 **self.system.driver_settings(),
-                **({"consistency": self.spec.consistency} if self.spec.consistency else {}),
+                **self.spec.driver_choices(),
             },
             nodes=[vars(node) for node in running.nodes],
             up_seconds=running.up_seconds,
@@ -380,6 +386,7 @@ def judge_run(run_dir: Path, experiment: Experiment, history: History) -> Outcom
         status, error = "interrupted", "the run was interrupted: measured, not judged"
     elif not any(op.f != "final-read" for op in history.ops):
         status, error = "error", "the history holds no workload operation: nothing to judge"
+        verdicts = []  # nothing was measured: the run failed, not an SLO
     elif problems:
         status, error = "unhealthy", "; ".join(problems)
     write_json(run_dir / "metrics.json", metrics.to_json())
@@ -403,5 +410,8 @@ def rejudge(run_dir: Path) -> Outcome:
         raise ArtefactError(f"{run_dir}: no such run folder")
     read_run(run_dir)
     experiment = load_run_experiment(run_dir / "experiment.yaml")
-    history = load_history(history_file(run_dir))
+    path = history_file(run_dir)
+    history = load_history(path)
+    if not any(op.f != "final-read" for op in history.ops):
+        raise ArtefactError(f"{path}: no workload operation recorded: nothing to judge")
     return judge_run(run_dir, experiment, history)

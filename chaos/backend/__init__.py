@@ -110,6 +110,32 @@ class Namespaces(Protocol):
 
     def current(self, name: str) -> bool: ...
 
+    def run_current(self, name: str, script: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class TrafficReading:
+    """A node's traffic counters as its backend read them: `counters` by the names of
+    `chaos.history.TrafficSample` (`peer_in_bytes`...), counted from zero since they were
+    installed; `fresh` when this read installed them (a new network namespace)."""
+
+    counters: dict[str, int]
+    fresh: bool
+
+
+class TrafficMeter(Protocol):
+    """Counts what each node sends and receives on the cluster network, peers apart from
+    the host's clients, without changing any fault's rules. `reads_per_s` is how many reads
+    a second, across the cluster, it can afford without loading the machine it measures."""
+
+    reads_per_s: float
+
+    def read(self, name: str, reset: bool = False) -> TrafficReading | None:
+        """The node's counters (`reset`: from zero now); None while it cannot be read."""
+
+    def close(self) -> None:
+        """Remove the counting from every node that is running."""
+
 
 class Backend(Protocol):
     """What the fault layer and the runner ask of wherever the cluster runs."""
@@ -123,6 +149,8 @@ class Backend(Protocol):
     def process_alive(self, pid: int) -> bool: ...
 
     def namespaces(self, nodes: Sequence[Node], run_id: str) -> Namespaces: ...
+
+    def traffic_meter(self, namespaces: Namespaces, nodes: Sequence[Node]) -> TrafficMeter: ...
 
     def logs(self, node: Node) -> bytes: ...
 

@@ -14,6 +14,8 @@ from chaos.checks.base import Outcome, Verdict
 from chaos.checks.linearizability import LinearizabilityResult, check_linearizability
 from chaos.checks.recovery import RecoveryReport, Rules, recovery_metrics
 from chaos.checks.safety import LostWritesResult, StaleReadsResult, lost_writes, stale_reads
+from chaos.checks.staleness import StalenessCheck
+from chaos.checks.visibility import VisibilityCheck
 from chaos.history import History, pair_operations, served
 
 ALL_WORKLOADS = frozenset({"register", "unique-writes", "membership"})
@@ -158,6 +160,8 @@ CHECKS = {
         StaleReadsCheck(),
         LinearizabilityCheck(),
         SuccessRateCheck(),
+        StalenessCheck(),
+        VisibilityCheck(),
     )
 }
 CHECK_NAMES = tuple(CHECKS)

@@ -138,18 +138,28 @@ def _fault_seconds(item: FaultRecovery, measure: str) -> float:
 
 
 def find_runs(paths: Iterable[Path]) -> list[Path]:
-    """Run folders in the order given; a folder holding runs (such as reports/) gives them all."""
+    """Run folders in the order given; a folder holding runs (such as reports/) gives them all.
+
+    A folder inside counts as a run when it has a run.json of any kind (a damaged one
+    too: reading it says what is wrong); others (a comparison's own folder) are not runs.
+    """
     found: dict[Path, None] = {}
     for path in paths:
-        if (path / "run.json").is_file():
+        if _has_run_file(path):
             found[path.resolve()] = None
             continue
-        inside = (
-            sorted(p for p in path.iterdir() if (p / "run.json").is_file()) if path.is_dir() else []
-        )
+        try:
+            inside = sorted(p for p in path.iterdir() if _has_run_file(p)) if path.is_dir() else []
+        except OSError as exc:
+            raise ComparisonError(f"{path}: cannot read: {exc.strerror}") from None
         if not inside:
             raise ComparisonError(f"{path}: not a run folder (no run.json) and holds no runs")
         found.update(dict.fromkeys(p.resolve() for p in inside))
     if not found:
         raise ComparisonError("no runs to compare: give run folders such as reports/<run-id>/")
     return list(found)
+
+
+def _has_run_file(folder: Path) -> bool:
+    run_file = folder / "run.json"
+    return run_file.exists() or run_file.is_symlink()

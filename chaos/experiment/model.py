@@ -9,6 +9,8 @@ too, so a mistake is found before any container starts.
 
 from __future__ import annotations
 
+import heapq
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from random import Random
@@ -33,6 +35,7 @@ from chaos.faults.spec import (
     spec_kinds,
 )
 from chaos.fields import (
+    MAX_DURATION_S,
     Bounded,
     Count,
     Duration,
@@ -54,6 +57,9 @@ from chaos.workload import WorkloadSpec
 
 SYSTEM_NAMES: tuple[str, ...] = tuple(SYSTEMS)
 MAX_REPEATS = 1000
+# A seed is recorded in run.json and drawn from as text; YAML's hex and octal integers can
+# be longer than Python turns into text (4,300 digits).
+MAX_SEED_DIGITS = 100
 # SLOs about recovering from a fault: meaningless in an experiment without one.
 RECOVERY_SLOS = (
     "max_unavailability",
@@ -239,6 +245,8 @@ class Expect(Strict):
     linearizable: StrictBool | None = None
     stale_reads: Count | None = None
     min_success_rate: Fraction | None = None
+    max_stale_reads: Count | None = None
+    max_staleness: Duration | None = None
 
 
 class Experiment(Strict):
@@ -247,7 +255,7 @@ class Experiment(Strict):
     title: OneLine
     description: OneLine | None = None
     system: str
-    tags: tuple[str, ...] = ()
+    tags: tuple[OneLine, ...] = ()
     cluster: Cluster = Field(default_factory=Cluster)
     workload: WorkloadSpec
     steady_state: SteadyState = Field(default_factory=SteadyState)
@@ -269,6 +277,13 @@ class Experiment(Strict):
             raise invalid(f"unknown system {shown(name)}; expected one of {known}")
         return name
 
+    @field_validator("seed")
+    @classmethod
+    def _seed_fits_in_text(cls, seed: int) -> int:
+        if abs(seed) >= 10**MAX_SEED_DIGITS:
+            raise invalid(f"expected an integer of at most {MAX_SEED_DIGITS} digits")
+        return seed
+
     @model_validator(mode="after")
     def _fits_system(self) -> Self:
         """Checks that need the system or the whole file: settings, size, image source,
@@ -276,7 +291,9 @@ class Experiment(Strict):
         system = SYSTEMS[self.system]
         problems = list(self._setting_problems(system))
         nodes = self.cluster.nodes or system.default_nodes
-        size = system.size_problem(nodes, self.cluster.settings)
+        # A size judged against settings that are themselves wrong would be a second line
+        # for the same mistake.
+        size = None if problems else system.size_problem(nodes, self.cluster.settings)
         if size:
             problems.append(problem(("cluster", "nodes"), invalid(size), nodes))
         if self.cluster.image_source not in system.image_sources:
@@ -287,14 +304,7 @@ class Experiment(Strict):
         if self.workload.kind not in system.workloads:
             message = f"{self.system} runs the {', '.join(system.workloads)} workload"
             problems.append(problem(("workload", "kind"), invalid(message), self.workload.kind))
-        consistency = self.workload.consistency
-        if consistency is not None and consistency not in system.consistency_levels:
-            message = (
-                f"{self.system} offers no consistency level per operation"
-                if not system.consistency_levels
-                else f"{self.system} offers {', '.join(system.consistency_levels)}"
-            )
-            problems.append(problem(("workload", "consistency"), invalid(message), consistency))
+        problems += self._read_problems(system)
         if not self.faults:
             for name in RECOVERY_SLOS:
                 value = getattr(self.expect, name)
@@ -304,15 +314,45 @@ class Experiment(Strict):
         problems += self._check_problems()
         names = system.node_names(nodes)
         problems += self._early_faults()
+        problems += self._too_long()
         problems += self._unknown_nodes(names)
         problems += self._count_problems(len(names))
         if not self.allow_overlapping_faults:
             problems += self._overlapping_faults(names)
         reject("Experiment", problems)
-        if system.consistency_levels and consistency is None:
-            workload = self.workload.model_copy(update={"consistency": "QUORUM"})
+        defaults: dict[str, str] = {}
+        if system.consistency_levels and self.workload.consistency is None:
+            defaults["consistency"] = "QUORUM"
+        if system.read_modes and self.workload.read_mode is None:
+            defaults["read_mode"] = system.read_modes[0]
+        if defaults:
+            workload = self.workload.model_copy(update=defaults)
             return self.model_copy(update={"workload": workload})
         return self
+
+    def _read_problems(self, system: type[System]) -> list[InitErrorDetails]:
+        """Consistency levels and a read mode the system does not offer."""
+        problems = []
+        levels = system.consistency_levels
+        for name in ("consistency", "read_consistency", "write_consistency"):
+            level = getattr(self.workload, name)
+            if level is not None and level not in levels:
+                message = (
+                    f"{self.system} offers {', '.join(levels)}"
+                    if levels
+                    else f"{self.system} offers no consistency level per operation"
+                )
+                problems.append(problem(("workload", name), invalid(message), level))
+        mode = self.workload.read_mode
+        if mode is not None and mode not in system.read_modes:
+            message = (
+                f"{self.system} reads in the modes {', '.join(system.read_modes)}"
+                if system.read_modes
+                else f"{self.system} has no read modes"
+                + (": its reads take read_consistency" if levels else "")
+            )
+            problems.append(problem(("workload", "read_mode"), invalid(message), mode))
+        return problems
 
     @property
     def check_names(self) -> tuple[str, ...]:
@@ -386,19 +426,52 @@ class Experiment(Strict):
         return problems
 
     def _overlapping_faults(self, names: tuple[str, ...]) -> Iterator[InitErrorDetails]:
-        """Two faults on one node at once: the later one's effect would be the earlier's."""
-        spans = [(index, fault, *fault.envelope()) for index, fault in enumerate(self.faults)]
-        for index, fault, start, end in spans:
-            mine = _struck(fault, names)
-            for other, earlier, other_start, other_end in spans[:index]:
-                shared = sorted(mine & _struck(earlier, names))
-                if shared and start < other_end and other_start < end:
-                    until = "never healed" if other_end == float("inf") else f"to {other_end:g}s"
-                    message = (
-                        f"overlaps faults[{other}] on {', '.join(shared)} ({other_start:g}s "
-                        f"{until}); set allow_overlapping_faults: true if that is the point"
-                    )
-                    yield problem(("faults", index), invalid(message), fault.kind)
+        """Two faults on one node at once: the later one's effect would be the earlier's.
+
+        Each fault is named once, beside the first-listed fault it overlaps; found by a
+        sweep over each node's faults in start order, so a file of thousands of faults is
+        checked in a blink rather than pair by pair."""
+        spans = [(*fault.envelope(), _struck(fault, names)) for fault in self.faults]
+        on_node: dict[str, list[int]] = defaultdict(list)
+        for index, (_, _, struck) in enumerate(spans):
+            for node in struck:
+                on_node[node].append(index)
+        first: dict[int, int] = {}  # a fault -> the first-listed fault it overlaps
+        for indices in on_node.values():
+            active: list[tuple[float, int]] = []  # (end, index) of faults begun, not healed
+            for index in sorted(indices, key=lambda i: (spans[i][0], i)):
+                start = spans[index][0]
+                while active and active[0][0] <= start:
+                    heapq.heappop(active)
+                for _, other in active:
+                    later, earlier = max(index, other), min(index, other)
+                    first[later] = min(first.get(later, earlier), earlier)
+                heapq.heappush(active, (spans[index][1], index))
+        for index in sorted(first):
+            other = first[index]
+            other_start, other_end, other_struck = spans[other]
+            shared = sorted(spans[index][2] & other_struck)
+            until = "never healed" if other_end == float("inf") else f"to {other_end:g}s"
+            message = (
+                f"overlaps faults[{other}] on {', '.join(shared)} ({other_start:g}s "
+                f"{until}); set allow_overlapping_faults: true if that is the point"
+            )
+            yield problem(("faults", index), invalid(message), self.faults[index].kind)
+
+    def _too_long(self) -> list[InitErrorDetails]:
+        """Faults whose last injection (repeats included) ends past the longest run a file
+        may ask for: each duration is bounded, their sum through `repeat` was not."""
+        problems = []
+        for index, fault in enumerate(self.faults):
+            start, end = fault.envelope()
+            last = end if end != float("inf") else start
+            if last > MAX_DURATION_S:
+                message = (
+                    f"its last injection ends {last / 3600:,.1f}h into the run; a run lasts "
+                    f"at most {MAX_DURATION_S / 3600:g}h"
+                )
+                problems.append(problem(("faults", index), invalid(message), fault.kind))
+        return problems
 
     def _setting_problems(self, system: type[System]) -> list[InitErrorDetails]:
         """The settings against the system's own model, at their place in the file."""

@@ -3,8 +3,13 @@
 Positions come from composing the YAML with PyYAML (its nodes carry marks)
 and following a validation error's location through the node tree. Hostile
 input is refused in bounded time before anything is built from it: files
-over 10 MB, values nested deeper than any experiment needs, aliases that
-expand a small file into millions of values, keys that are not text.
+over 10 MB, more values or deeper nesting than any experiment has (refused
+while the tree is composed, not after), aliases that expand a small file
+into millions of values or into themselves, keys that are not text, and
+values YAML's own constructors cannot build (`2020-13-45`, `!!int abc`).
+Files shaped like experiments (up to FAST_BYTES, no line of 500 characters)
+are parsed by PyYAML's own parser, whose messages name what it found; the
+rest by libyaml, ten times faster and linear where PyYAML's is not.
 """
 
 from __future__ import annotations
@@ -17,21 +22,38 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
+from yaml.composer import Composer
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.events import AliasEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
+
+try:
+    from yaml.cyaml import CParser
+except ImportError:  # PyYAML built without libyaml: every file takes the pure-Python parser
+    CParser = None
 
 from chaos.errors import SourceError
-from chaos.fields import shown
+from chaos.fields import printable, shown
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 64  # an experiment nests five levels; anything this deep is not one
-MAX_VALUES = 100_000  # values after aliases are expanded (a file of 1,000 faults has ~20,000)
+# Values in the file, and after its aliases are expanded: a file of 1,000 faults has 10,000 to
+# 20,000; beyond, composing and validating would take seconds, for a file no one meant.
+MAX_VALUES = 20_000
+MAX_KEYS = 1_000  # in one mapping; the longest an experiment has is about 15
 MAX_LINES = 50  # problems reported per file; the rest are counted
+FAST_BYTES = 16 * 1024  # beyond this (no experiment is as long), libyaml parses the file
+LONG_LINE = re.compile(r"[^\n]{500}")  # and a line this long (no experiment has one)
 STRING_TAG = "tag:yaml.org,2002:str"
-
-
-def printable(text: str) -> str:
-    """User text fit for one line of a terminal: control characters escaped, never interpreted."""
-    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", text)
+SURROGATE = re.compile("[\ud800-\udfff]")
+# What YAML's reader refuses (PyYAML's own set), checked here so that both parsers agree.
+NON_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
 
 
 def at(source: str, line: int, column: int, field: str, message: str) -> str:
@@ -53,8 +75,11 @@ def compose(source: str, text: str, what: str) -> tuple[Node, Any]:
     """
     if len(text) > MAX_BYTES:
         raise SourceError([f"{printable(source)}: over 10 MB: not {what}"])
+    bad = NON_PRINTABLE.search(text)
+    if bad:
+        raise SourceError([_control_line(source, text, bad.start())])
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _loader(text)
     except yaml.reader.ReaderError as exc:
         raise SourceError([_reader_line(source, text, exc)]) from None
     try:
@@ -65,26 +90,154 @@ def compose(source: str, text: str, what: str) -> tuple[Node, Any]:
         if problems:
             raise SourceError(problems)
         return node, loader.construct_document(node)
+    except _Refused as exc:
+        line, column = exc.mark.line + 1, exc.mark.column + 1
+        raise SourceError([at(source, line, column, "", exc.message)]) from None
     except yaml.reader.ReaderError as exc:
         raise SourceError([_reader_line(source, text, exc)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise SourceError([at(source, line, column, "", f"invalid YAML: {exc.problem}")]) from None
+        message = f"invalid YAML: {_problem(exc)}"
+        raise SourceError([at(source, line, column, "", message)]) from None
     except yaml.YAMLError as exc:
         message = f"invalid YAML: {' '.join(str(exc).split())}"
         raise SourceError([at(source, 1, 1, "", message)]) from None
-    except RecursionError:
-        message = f"nested too deeply to read (more than {MAX_DEPTH} levels is never an experiment)"
+    except (RecursionError, MemoryError):  # bounded above; kept so no input can escape as a bug
+        message = f"too large or nested too deeply to read (more than {MAX_DEPTH} levels)"
         raise SourceError([at(source, 1, 1, "", message)]) from None
     finally:
         loader.dispose()
 
 
-def _reader_line(source: str, text: str, exc: yaml.reader.ReaderError) -> str:
-    before = text[: exc.position]
+def _problem(exc: yaml.MarkedYAMLError) -> str:
+    """What the parser says, in one line; a duplicate anchor's problem is only "second
+    occurrence", its name and first place are in the context."""
+    first = exc.context_mark
+    if exc.problem == "second occurrence" and exc.context and first:
+        name = exc.context.removesuffix("; first occurrence")
+        return f"{name} (first at {first.line + 1}:{first.column + 1})"
+    return str(exc.problem)
+
+
+class _Refused(Exception):
+    """Composing stopped at `mark`: the file is past a bound no experiment comes near."""
+
+    def __init__(self, mark: yaml.Mark, message: str) -> None:
+        super().__init__(message)
+        self.mark, self.message = mark, message
+
+
+class _BoundedComposer(Composer):
+    """PyYAML's composer, refusing as it goes: past MAX_VALUES values (aliases count), MAX_KEYS
+    keys in one mapping or MAX_DEPTH levels, and an alias inside the value its anchor names
+    (a loop no data can be built from). Bounded while the tree is built, so no input
+    reaches the recursion limit or takes seconds to compose."""
+
+    def _bounds(self) -> None:
+        self.depth = 0
+        self.values = 0
+        self.open_anchors: set[str] = set()
+
+    def compose_node(self, parent: Node | None, index: object) -> Node:
+        event = self.peek_event()
+        self.values += 1
+        if self.values > MAX_VALUES:
+            message = f"more than {MAX_VALUES:,} values: refused (no experiment has as many)"
+            raise _Refused(event.start_mark, message)
+        if isinstance(parent, MappingNode) and index is None and len(parent.value) >= MAX_KEYS:
+            message = f"more than {MAX_KEYS:,} keys in one mapping: refused (no experiment has)"
+            raise _Refused(event.start_mark, message)
+        if isinstance(event, ScalarEvent) and (half := SURROGATE.search(event.value)):
+            # PyYAML's scanner makes one of "\ud800" (libyaml refuses it): no text holds one.
+            message = f"escape \\u{ord(half.group()):04x} is half a character: refused"
+            raise _Refused(event.start_mark, message)
+        if isinstance(event, AliasEvent):
+            if event.anchor in self.open_anchors:
+                message = f"alias *{event.anchor} inside the value it names: a loop, refused"
+                raise _Refused(event.start_mark, message)
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        if self.depth >= MAX_DEPTH:
+            raise _Refused(event.start_mark, f"nested more than {MAX_DEPTH} levels deep")
+        self.depth += 1
+        if event.anchor is not None:
+            self.open_anchors.add(event.anchor)
+        try:
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self.depth -= 1
+            self.open_anchors.discard(event.anchor)
+
+
+class _Constructor(SafeConstructor):
+    """PyYAML's safe constructor; a value it cannot build (`2020-13-45`, `!!int abc`, an
+    integer of 5,000 digits) is a marked error at that value, not a ValueError."""
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            tag = node.tag.rsplit(":", 1)[-1]
+            reason = str(exc).split(";")[0]  # not Python's advice on its own limits
+            problem = f"cannot read {_shown_value(node)} as {tag}: {reason}"
+            raise ConstructorError(None, None, problem, node.start_mark) from None
+
+
+def _shown_value(node: Node) -> str:
+    if isinstance(node, ScalarNode):
+        value = node.value if len(node.value) <= 40 else f"{node.value[:40]}..."
+        return repr(value)
+    return "a list" if isinstance(node, SequenceNode) else "a mapping"
+
+
+class _Loader(Reader, Scanner, Parser, _BoundedComposer, _Constructor, Resolver):
+    """PyYAML's safe loader with the bounds above."""
+
+    def __init__(self, text: str) -> None:
+        Reader.__init__(self, text)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        _BoundedComposer.__init__(self)
+        self._bounds()
+        _Constructor.__init__(self)
+        Resolver.__init__(self)
+
+
+if CParser is not None:
+
+    class _FastLoader(_BoundedComposer, CParser, _Constructor, Resolver):  # type: ignore[misc,valid-type]
+        """The same, parsed by libyaml; composing stays in Python, where the bounds are."""
+
+        def __init__(self, text: str) -> None:
+            CParser.__init__(self, text)
+            _BoundedComposer.__init__(self)
+            self._bounds()
+            _Constructor.__init__(self)
+            Resolver.__init__(self)
+
+
+def _loader(text: str) -> _Loader:
+    """PyYAML's parser for files shaped like experiments; libyaml for the rest (a long line of
+    brackets costs PyYAML's scanner time growing with the square of its length)."""
+    if CParser is not None and (len(text) > FAST_BYTES or LONG_LINE.search(text)):
+        return _FastLoader(text)  # type: ignore[return-value]
+    return _Loader(text)
+
+
+def _control_line(source: str, text: str, position: int) -> str:
+    before = text[:position]
     line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
-    return at(source, line, column, "", f"control character #x{exc.character:04x} is not allowed")
+    code = ord(text[position])
+    return at(source, line, column, "", f"control character #x{code:04x} is not allowed")
+
+
+def _reader_line(source: str, text: str, exc: yaml.reader.ReaderError) -> str:
+    """A character libyaml's reader refuses (a byte offset: it reads UTF-8) that PyYAML's
+    set allows, such as a byte-order mark inside the file."""
+    before = text.encode("utf-8", "surrogatepass")[: exc.position].decode("utf-8", "ignore")
+    if len(before) < len(text):
+        return _control_line(source, text, len(before))
+    return at(source, 1, 1, "", f"invalid YAML: {exc.reason}")
 
 
 def _shape_problems(source: str, root: Node) -> list[str]:
@@ -260,19 +413,21 @@ def validate(
         return build(data)
     except ValidationError as exc:
         locator = Locator(root)
-        lines = []
+        found = []
         for error in exc.errors():
             loc = error["loc"]
             if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
                 loc = (*loc, error["ctx"]["discriminator"].strip("'"))
             path, node, key = locator.walk(loc)
             place = key if error["type"] == "unknown_field" else node
-            lines.append((place, _mark_line(source, place, path, message(error, kinds))))
-        ordered = [line for _, line in sorted(lines, key=lambda i: (i[0].start_mark.index, i[1]))]
-        if len(ordered) > MAX_LINES:
-            more = len(ordered) - MAX_LINES
-            ordered = [*ordered[:MAX_LINES], f"{printable(source)}: and {more:,} more problems"]
-        raise SourceError(ordered) from None
+            found.append((place.start_mark.index, place, path, message(error, kinds)))
+        found.sort(key=lambda item: (item[0], item[2], item[3]))
+        # Only the lines shown are formatted: a file of a thousand unknown keys answers at once.
+        first = found[:MAX_LINES]
+        lines = [_mark_line(source, place, path, text) for _, place, path, text in first]
+        if len(found) > MAX_LINES:
+            lines.append(f"{printable(source)}: and {len(found) - MAX_LINES:,} more problems")
+        raise SourceError(lines) from None
 
 
 def read_text(path: Path) -> str:
@@ -283,6 +438,8 @@ def read_text(path: Path) -> str:
     try:
         if path.is_dir():
             raise SourceError([f"{shown_path}: a folder, not a file"])
+        if path.exists() and not path.is_file():  # reading a pipe or /dev/zero never ends
+            raise SourceError([f"{shown_path}: not a regular file (a pipe or a device)"])
         if path.stat().st_size > MAX_BYTES:
             raise SourceError([f"{shown_path}: over 10 MB: refused"])
         return path.read_text(encoding="utf-8")

@@ -156,6 +156,19 @@ class OneWaySpec(NetworkSpec):
     source: Target
     destination: Target
 
+    @model_validator(mode="after")
+    def _two_sides(self) -> Self:
+        """A node on both sides would drop its own traffic to itself, which the nemesis
+        refuses at injection: refused here, before anything starts. `all` on either side
+        always meets the other; one role on both (leader to leader) is one node."""
+        source, destination = _side(self.source), _side(self.destination)
+        both = ["all"] if "all" in source | destination else sorted(source & destination)
+        both = [name for name in both if name != "random"]  # two draws may differ
+        if both:
+            message = f"expected nodes apart from the source: {', '.join(both)} on both sides"
+            reject("OneWaySpec", [problem(("destination",), invalid(message), self.destination)])
+        return self
+
     def target_names(self) -> tuple[str, ...]:
         return _names(self.source) + _names(self.destination)
 

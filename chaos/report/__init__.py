@@ -18,6 +18,8 @@ One module per job:
 | `library` | Plotly's script: one copy per reports folder, or inlined in a single-file page |
 | `marks`, `charts` | the Plotly figures, each figure of a fault marked where it happened |
 | `header`, `recovery_table`, `tables` | the run page's parts |
+| `traffic` | protocol traffic per node: its chart and its table (chaos.checks.traffic) |
+| `regression` | the run page's section on its night against the baseline (chaos.baseline) |
 | `run_page` | the run page, `<run>/index.html` |
 | `index` | the runs index, `<reports>/index.html` |
 """

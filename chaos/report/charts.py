@@ -29,6 +29,7 @@ from chaos.report.marks import (
     fault_bands,
     throughput_mark,
 )
+from chaos.report.traffic import traffic_figure
 from chaos.report.wording import NS
 
 BUCKET_NS = 100_000_000
@@ -47,7 +48,8 @@ UNSERVED_REFUSAL_COLOUR = "#9467bd"
 def run_charts(files: RunFiles) -> dict[str, go.Figure]:
     """The charts worth drawing for a run, on one clock and one x range so they line up:
     the timeline wherever there are operations; throughput and the system's view where a
-    fault was measured, since they carry its recovery and detection figures."""
+    fault was measured, since they carry its recovery and detection figures; protocol
+    traffic wherever it was sampled."""
     history = files.history
     if history is None or not history.ops:
         return {}
@@ -67,6 +69,8 @@ def run_charts(files: RunFiles) -> dict[str, go.Figure]:
         )
         if history.observations:
             charts["view"] = system_view_figure(history.observations, windows, recovery.faults)
+    if history.traffic:
+        charts["traffic"] = traffic_figure(history.traffic, windows)
     for figure in charts.values():
         figure.update_xaxes(range=span_s(history))
     return charts

@@ -21,7 +21,9 @@ from chaos.report.kit import page, plot_div, section
 from chaos.report.library import library_src
 from chaos.report.loading import RunFiles, read_files
 from chaos.report.recovery_table import phases_table, recovery_table
+from chaos.report.regression import regression_sections
 from chaos.report.tables import facts_table, raw_links, safety_details, safety_table, slo_table
+from chaos.report.traffic import traffic_table
 
 
 def write_run_report(run_dir: Path, single_file: bool = False) -> Path:
@@ -64,6 +66,7 @@ def render_run(
         run_header(files, run, verdicts),
         section("Recovery per fault", recovery),
         section("Service level objectives", slos),
+        *regression_sections(files.run_dir),
         section("Safety", safety),
         *_chart_sections(files, run, charts),
         section("Latency before / during / after each fault", phases),
@@ -114,6 +117,15 @@ def _chart_sections(files: RunFiles, run: RunRecord, charts: dict[str, go.Figure
             " and where every view was whole again after the heal.</p>"
         )
         sections.append(section("The system's own view", note + plot_div("view")))
+    if "traffic" in charts:
+        note = (
+            "<p class=note>Per node: bytes per second exchanged with the other nodes (received"
+            " + sent) over each sampling interval; a gap is a node that could not be read"
+            " (killed or stopped).</p>"
+        )
+        traffic = files.metrics.traffic if files.metrics else None
+        table = traffic_table(traffic) if traffic else ""
+        sections.append(section("Protocol traffic", note + plot_div("traffic") + table))
     if not charts:
         note = "<p class=note>The history holds no operation: nothing to draw.</p>"
         sections.append(section("Charts", note))

@@ -69,6 +69,15 @@ DEFINITIONS = {
     "linearizability": "SLO linearizable (linearizability.verdict): Wing-Gong-Lowe search per"
     " key; a refused cas is evidence that the register held another value.",
     "min_success_rate": "Share of the workload's operations that were served.",
+    "peer traffic": "traffic.phases[].nodes[].peer_bytes_per_s: bytes per second a node"
+    " received from and sent to the other nodes (in + out), counted by iptables in its"
+    " network namespace as they cross its interfaces, whether or not a fault's rule then"
+    " drops them; clients: the same with the host, whose clients reach the nodes through the"
+    " network's gateway. A node that could not be read in a phase (killed) is not rated there.",
+    "traffic phase": "at rest: from one second after the workload's start to the first fault's"
+    " request; during: from a fault's request to its heal's request; recovery after: from the"
+    " heal's request to the end of the fault's scope. The mean rate over the seconds a node's"
+    " samples cover in it.",
 }
 SLO_FIGURES = {
     "max_unavailability": "worst shard unavailable",

@@ -106,7 +106,7 @@ class Settings(Strict):
     """
 
 
-WorkloadKind = Literal["register", "unique-writes", "membership"]
+WorkloadKind = Literal["register", "unique-writes", "membership", "visibility"]
 
 
 class System(ABC):
@@ -123,7 +123,13 @@ class System(ABC):
     workloads: ClassVar[tuple[WorkloadKind, ...]] = ("register", "unique-writes")
     # Consistency levels a client may choose per operation; () where it cannot.
     consistency_levels: ClassVar[tuple[str, ...]] = ()
+    # How a client may ask for its reads to be served (etcd: linearizable, serializable);
+    # the first is the default and the strongest. () where reads have no such choice.
+    read_modes: ClassVar[tuple[str, ...]] = ()
     ready_timeout: ClassVar[float] = 90.0
+    # Seconds to come up to ready on a loaded 2-core machine, (fixed, per node): what a
+    # sweep's estimate counts; None means half the ready timeout and a second a node.
+    startup_s: ClassVar[tuple[float, float] | None] = None
     default_nodes: ClassVar[int] = 3
     node_range: ClassVar[tuple[int, int]] = (3, 3)
     # A node's memory limit, and what one needs in use (to check a cluster fits the machine).
@@ -220,10 +226,20 @@ class System(ABC):
 
     @abstractmethod
     def client(
-        self, cluster: Cluster, node: str | None, timeout: float, consistency: str | None = None
+        self,
+        cluster: Cluster,
+        node: str | None,
+        timeout: float,
+        consistency: str | None = None,
+        read_mode: str | None = None,
     ) -> Client:
         """A workload client bound to `node`, or to the whole cluster through the
-        driver's own balancing when `node` is None; at `consistency` where it can choose."""
+        driver's own balancing when `node` is None; at `consistency` where it can choose.
+
+        `read_mode` is one of `read_modes`, or for a system with consistency levels the
+        level its reads run at (else `consistency`); None: the strongest. The workload
+        passes it only when the experiment chose one, so a system without read modes
+        need not take it."""
 
     def watch_driver(
         self, cluster: Cluster, now: Callable[[], int], record: Callable[[Observation], None]

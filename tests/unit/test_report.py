@@ -567,7 +567,7 @@ def test_an_undecided_slo_makes_an_amber_unknown_run(run_dir: Path) -> None:
         ("run.json", "{not json", "run.json: not readable JSON"),
         ("run.json", '{"system": "etcd", "run_id": 7}', "run.json: run_id: Input should be"),
         ("verdicts.json", "[]", "verdicts.json: expected a JSON object, found list"),
-        ("verdicts.json", '{"status": "held", "verdicts": [{}]}', "verdicts.0: not an SLO"),
+        ("verdicts.json", '{"status": "held", "verdicts": [{}]}', "verdict 0 names no SLO"),
         ("verdicts.json", '{"status": "fine"}', "verdicts.json: status: Input should be"),
     ],
 )

@@ -42,10 +42,12 @@ TOY_EXPERIMENT = {
 def test_the_toy_system_is_listed_and_validated_like_a_built_in_one(tmp_path: Path) -> None:
     listed = chaoslab("list", str(tmp_path / "none"), cwd=tmp_path)
     (tmp_path / "good.yaml").write_text(yaml.safe_dump(TOY_EXPERIMENT))
-    bad = {**TOY_EXPERIMENT, "cluster": {"nodes": 9, "settings": {"patience_s": 99}}}
+    bad = {**TOY_EXPERIMENT, "cluster": {"nodes": 5, "settings": {"patience_s": 99}}}
+    big = {**TOY_EXPERIMENT, "cluster": {"nodes": 9, "settings": {"patience_s": 3}}}
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    (tmp_path / "big.yaml").write_text(yaml.safe_dump(big))
     good = chaoslab("validate", "good.yaml", cwd=tmp_path)
-    refused = chaoslab("validate", "bad.yaml", cwd=tmp_path)
+    refused = chaoslab("validate", "bad.yaml", "big.yaml", cwd=tmp_path)
 
     assert "toy" in chaoslab("list", "good.yaml", cwd=tmp_path).stdout
     assert "no such file" in listed.stdout + listed.stderr

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from chaos.backend import Node, NodeState, ProcessAction
+from chaos.backend import Namespaces, Node, NodeState, ProcessAction
 from chaos.backend.docker import engine
+from chaos.backend.docker.accounting import IptablesMeter, iptables_meter
 from chaos.backend.docker.namespaces import TOOLBOX, Toolbox
 
 
@@ -63,6 +64,11 @@ class DockerBackend:
 
     def namespaces(self, nodes: Sequence[Node], run_id: str) -> Toolbox:
         return Toolbox(self.client, tuple(nodes), run_id, self.toolbox_image)
+
+    def traffic_meter(self, namespaces: Namespaces, nodes: Sequence[Node]) -> IptablesMeter:
+        """Counting chains in each node's namespace, read from the host where it can enter
+        the namespaces, else through the helpers `namespaces` (the nemesis's own) keeps."""
+        return iptables_meter(self, namespaces, nodes)
 
     def logs(self, node: Node) -> bytes:
         """Everything the node's process wrote, across its restarts."""

@@ -156,6 +156,25 @@ class Toolbox:
         """Scripts on several nodes at once (one exec each), keyed by node."""
         return at_once(scripts, self.run)
 
+    def run_current(self, name: str, script: str) -> str | None:
+        """Run a script only where the node's helper already sits in its present namespace;
+        None while the node is down, or restarted and its helper not yet re-created (or it
+        restarted during the script: the output was the old namespace's). Never re-creates
+        a helper: a stale one is how the nemesis learns to re-apply the faults a restart
+        wiped, so a reader that is not the nemesis must leave it stale."""
+        helper = self._helpers.get(name)
+        if helper is None or not self._in_place(name, helper):
+            return None
+        output = _exec(helper.container, name, script)
+        return output if self._in_place(name, helper) else None
+
+    def _in_place(self, name: str, helper: Helper) -> bool:
+        """Whether `helper` is still the node's, in the namespace the node now runs in."""
+        try:
+            return self._helpers.get(name) is helper and helper.target_pid == self._target_pid(name)
+        except NodeDown:
+            return False
+
     def backends(self) -> Backends:
         if self._backends is None:
             for name in self.nodes:

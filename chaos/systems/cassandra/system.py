@@ -298,9 +298,12 @@ class Cassandra(System):
         ),
     )
     image_sources = ("local", "official", "tarball")
-    workloads = ("unique-writes", "register")
+    # visibility: t-visibility of a write at a level, as probabilistically bounded
+    # staleness measures it, for a store whose consistency is tunable.
+    workloads = ("unique-writes", "register", "visibility")
     consistency_levels = tuple(CONSISTENCY)
     ready_timeout = 120.0
+    startup_s = (15.0, 15.0)  # nodes join one at a time
     node_range = (3, 5)
     sharded = True
     log_files = ("/var/log/cassandra/system.log",)
@@ -454,11 +457,17 @@ class Cassandra(System):
         return session
 
     def client(
-        self, cluster: Cluster, node: str | None, timeout: float, consistency: str | None = None
+        self,
+        cluster: Cluster,
+        node: str | None,
+        timeout: float,
+        consistency: str | None = None,
+        read_mode: str | None = None,
     ) -> Client:
-        return CassandraClient(
-            self.session(cluster, node, timeout), consistency or "QUORUM", self.release
-        )
+        """Writes at `consistency`, reads at `read_mode` (a level too) or else the same."""
+        level = consistency or "QUORUM"
+        session = self.session(cluster, node, timeout)
+        return CassandraClient(session, level, self.release, reads=read_mode or level)
 
     def driver_settings(self) -> dict[str, Any]:
         return {
@@ -629,19 +638,24 @@ def _ask(address: tuple[str, int], timeout: float) -> str:
 
 
 class CassandraClient(Client):
-    """Registers in `registers`, unique-value sets as rows of `sets`, at one consistency level.
+    """Registers in `registers`, unique-value sets as rows of `sets`; writes at one
+    consistency level, register reads at `reads` (the same level unless given).
 
     `read_all` reads at ALL, so a lost acknowledged write cannot hide behind
     a replica that missed it. Compare-and-set uses lightweight transactions
     (Paxos, Cassandra 2.0+ and protocol v2+).
     """
 
-    def __init__(self, session: Session, consistency: str, release: str | None) -> None:
+    def __init__(
+        self, session: Session, consistency: str, release: str | None, reads: str | None = None
+    ) -> None:
         self.session = session
         self.release = release or "1.2"  # only 1.2 lacks protocol v2 and so compare-and-set
         level = CONSISTENCY[consistency]
         registers, sets = f"{KEYSPACE}.registers", f"{KEYSPACE}.sets"
-        self._read = self._prepare(f"SELECT value FROM {registers} WHERE key = ?", level)
+        self._read = self._prepare(
+            f"SELECT value FROM {registers} WHERE key = ?", CONSISTENCY[reads or consistency]
+        )
         self._write = self._prepare(f"INSERT INTO {registers} (key, value) VALUES (?, ?)", level)
         self._add = self._prepare(f"INSERT INTO {sets} (key, value) VALUES (?, ?)", level)
         self._read_all = self._prepare(

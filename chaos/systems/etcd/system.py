@@ -4,7 +4,10 @@ Why etcd3gw: it is maintained, pure HTTP (no gRPC stubs to match the server,
 unlike the unmaintained `etcd3`, which no longer imports with current
 protobuf), synchronous, and every call takes a timeout, which is what a
 workload with a per-operation deadline needs. Reads through it are
-linearizable (etcd's default), the property the checks rely on.
+linearizable (etcd's default, confirmed with the leader), unless a run asks
+for `serializable` reads: the range request then carries `"serializable":
+true` (etcd3gw's `serializable=True`) and the member answers from its own
+store, leader or not, possibly stale.
 """
 
 from __future__ import annotations
@@ -59,10 +62,12 @@ class Etcd(System):
         ),
     )
     ready_timeout = 60.0
+    startup_s = (4.0, 1.0)
     node_range = (1, 9)
     memory_mib = 256
     need_mib = 40
     detection = "leader"
+    read_modes = ("linearizable", "serializable")
 
     def __init__(self, settings: dict[str, Any] | None = None, nodes: int | None = None) -> None:
         super().__init__(settings, nodes)
@@ -124,14 +129,25 @@ class Etcd(System):
         return etcd3gw.Etcd3Client(host=host, port=port, timeout=timeout, api_path="/v3/")
 
     def client(
-        self, cluster: Cluster, node: str | None, timeout: float, consistency: str | None = None
+        self,
+        cluster: Cluster,
+        node: str | None,
+        timeout: float,
+        consistency: str | None = None,
+        read_mode: str | None = None,
     ) -> Client:
         """etcd3gw does no balancing: a cluster-bound client rotates over every member."""
         nodes = [node] if node else cluster.names
-        return EtcdClient([self.driver(cluster, n, timeout) for n in nodes])
+        drivers = [self.driver(cluster, n, timeout) for n in nodes]
+        return EtcdClient(drivers, serializable=read_mode == "serializable")
 
     def driver_settings(self) -> dict[str, Any]:
-        return {"driver": "etcd3gw", "retries": 0, "reads": "linearizable"}
+        return {
+            "driver": "etcd3gw",
+            "retries": 0,
+            "reads": "read_mode linearizable: etcd's default, confirmed with the leader; "
+            "serializable: the member's own store (serializable: true in the range request)",
+        }
 
     def readiness(self, cluster: Cluster) -> str | None:
         for node in cluster.names:
@@ -172,13 +188,19 @@ class Etcd(System):
 
 
 class EtcdClient(Client):
-    """Registers under `r/`, unique-value sets as one key per value under `s/<set>/`."""
+    """Registers under `r/`, unique-value sets as one key per value under `s/<set>/`.
 
-    def __init__(self, drivers: list[etcd3gw.Etcd3Client]) -> None:
+    `serializable` serves register reads from the member's own store; `read_all`
+    and the compare of a cas stay linearizable.
+    """
+
+    def __init__(self, drivers: list[etcd3gw.Etcd3Client], serializable: bool = False) -> None:
         self._drivers = itertools.cycle(drivers)
+        self._serializable = serializable
 
     def read(self, key: str) -> int | None:
-        values = next(self._drivers).get(f"r/{key}")
+        # etcd3gw sends `serializable` only when it is not None: None keeps etcd's default.
+        values = next(self._drivers).get(f"r/{key}", serializable=self._serializable or None)
         return int(values[0]) if values else None
 
     def write(self, key: str, value: int) -> None:

@@ -47,11 +47,14 @@ class ZooKeeperClient(Client):
     Every call goes through kazoo's asynchronous API so each operation has a
     deadline: without one, kazoo queues requests while disconnected and an
     outage shows up as slow successes instead of errors. Reads `sync()`
-    first, because a plain ZooKeeper read may be served stale by a follower.
+    first, because a plain ZooKeeper read may be served stale by a follower;
+    with `sync_reads` False (read mode `local`) a register read is that plain
+    read. `read_all` and the cas always sync.
     """
 
-    def __init__(self, hosts: str, timeout: float) -> None:
+    def __init__(self, hosts: str, timeout: float, sync_reads: bool = True) -> None:
         self.timeout = timeout
+        self.sync_reads = sync_reads
         self.kazoo = KazooClient(
             hosts=hosts, timeout=SESSION_TIMEOUT, randomize_hosts=False, logger=KAZOO_LOG
         )
@@ -68,10 +71,11 @@ class ZooKeeperClient(Client):
 
     def read(self, key: str) -> int | None:
         path = f"/chaoslab/r/{key}"
+        calls: list[Callable[[], IAsyncResult]] = [lambda: self.kazoo.get_async(path)]
+        if self.sync_reads:
+            calls.insert(0, lambda: self.kazoo.sync_async(path))
         try:
-            data, _ = self._await(
-                lambda: self.kazoo.sync_async(path), lambda: self.kazoo.get_async(path)
-            )
+            data, _ = self._await(*calls)
         except NoNodeError:
             return None
         return int(data)
@@ -147,10 +151,12 @@ class ZooKeeper(System):
         Image("zookeeper", recipe=Path(__file__).parent / "image", official="zookeeper:3.8.4"),
     )
     ready_timeout = 120.0
+    startup_s = (6.0, 2.0)
     node_range = (1, 9)
     memory_mib = 512
     need_mib = 160
     detection = "leader"
+    read_modes = ("sync", "local")
     # Runs before the cas synced first refused from a follower's own, possibly stale, copy.
     legacy_refusals_are_service = False
 
@@ -230,16 +236,23 @@ class ZooKeeper(System):
         return match.group(1) if match else "looking"
 
     def client(
-        self, cluster: Cluster, node: str | None, timeout: float, consistency: str | None = None
+        self,
+        cluster: Cluster,
+        node: str | None,
+        timeout: float,
+        consistency: str | None = None,
+        read_mode: str | None = None,
     ) -> Client:
-        return ZooKeeperClient(self.hosts(cluster, [node] if node else None), timeout)
+        hosts = self.hosts(cluster, [node] if node else None)
+        return ZooKeeperClient(hosts, timeout, sync_reads=read_mode != "local")
 
     def driver_settings(self) -> dict[str, Any]:
         return {
             "driver": "kazoo",
             "session_timeout_s": SESSION_TIMEOUT,
             "connection_retry": "kazoo default (unbounded, exponential back-off)",
-            "reads": "sync() then get: linearizable",
+            "reads": "read_mode sync: sync() then get (linearizable); local: a plain get from "
+            "the connected server",
             "cas": "sync(), get, then a set conditional on the version read: a refusal is a "
             "real answer",
         }
