@@ -166,7 +166,7 @@ def bench(n_ops: int, keys: int, runs: int) -> None:
 
 def bench_anomaly(name: str, plant: Plant, n_ops: int, keys: int, runs: int) -> None:
     """The whole check of histories with one planted anomaly, and the share spent shrinking."""
-    shrink = linearizability._shrink
+    shrink = linearizability.shrink
     spent: list[float] = []
 
     def timed(*args: Any, **kwargs: Any) -> Any:
@@ -177,7 +177,7 @@ def bench_anomaly(name: str, plant: Plant, n_ops: int, keys: int, runs: int) -> 
             spent.append(time.perf_counter() - started)
 
     times, shares, sizes, minimal, missed = [], [], [], 0, 0
-    linearizability._shrink = timed  # type: ignore[assignment]
+    linearizability.shrink = timed  # type: ignore[assignment]
     try:
         for seed in range(runs):
             history = plant(generate(n_ops, keys, seed))
@@ -194,7 +194,7 @@ def bench_anomaly(name: str, plant: Plant, n_ops: int, keys: int, runs: int) -> 
             sizes.append(len(failure.counterexample))
             minimal += failure.minimal
     finally:
-        linearizability._shrink = shrink  # type: ignore[assignment]
+        linearizability.shrink = shrink  # type: ignore[assignment]
     found = f"{minimal}/{runs} minimal, median size {statistics.median(sizes):g}" if sizes else ""
     print(
         f"{n_ops:>7} ops, {keys} key(s), {name}, {runs} runs: "

@@ -19,13 +19,10 @@ from typing import Any, Literal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chaos.checks.linearizability import (
-    KeyResult,
-    _calls_by_key,
-    _Cuts,
-    _search,
-    check_linearizability,
-)
+from chaos.checks.linearizability import KeyResult, check_linearizability
+from chaos.checks.linearizability.calls import calls_by_key
+from chaos.checks.linearizability.cuts import Cuts
+from chaos.checks.linearizability.search import search
 from chaos.history import History, Op, OpType, pair_operations
 
 Model = Callable[[dict[str, Any], Op], tuple[OpType, Any]]
@@ -419,12 +416,12 @@ def each_rest_linearizes(ops: list[Op], failure: KeyResult) -> Iterator[bool]:
     The cut drops the operation with those observing what it writes, then the
     refusals that cut would expose as a cut of the key's whole history.
     """
-    calls = _calls_by_key(History(ops=ops))[failure.key]
+    calls = calls_by_key(History(ops=ops))[failure.key]
     by_invoke = {id(c.pair[0]): c for c in calls}
     witness = [by_invoke[id(invoke)] for invoke, _ in failure.counterexample]
-    whole, cuts = _Cuts(calls), _Cuts(witness)
+    whole, cuts = Cuts(calls), Cuts(witness)
     for call in witness:
-        yield _search(whole.cut(cuts.without([call])), time.monotonic() + 60) is True
+        yield search(whole.cut(cuts.without([call])), time.monotonic() + 60) is True
 
 
 def assert_self_contained(ops: list[Op], failure: KeyResult) -> None:
