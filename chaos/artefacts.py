@@ -34,6 +34,7 @@ from chaos.checks.staleness import StalenessResult
 from chaos.checks.traffic import TrafficResult
 from chaos.checks.visibility import VisibilityResult
 from chaos.errors import ArtefactError
+from chaos.systems.prediction import Band
 
 SCHEMA = 2
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -71,6 +72,31 @@ class ScheduleEntry(_Record):
     heal_s: float | None = None
 
 
+class BandRecord(_Record):
+    """Seconds from the fault's request within which the system's model puts a figure."""
+
+    low_s: float
+    high_s: float
+
+    def band(self) -> Band:
+        return Band(self.low_s, self.high_s)
+
+
+class PredictionRecord(_Record):
+    """What the system's own model predicted for one fault of the file (`fault`, its index)
+    at the settings and size that ran (chaos.experiment.predictions); a band is None where
+    the model predicts none (a follower's loss, for a leader-based system)."""
+
+    fault: int
+    kind: str = ""
+    detect: BandRecord | None = None
+    unavailable: BandRecord | None = None
+    detects: str = ""
+    serves: str = ""
+    rejoins: str = ""
+    detail: str = ""
+
+
 class RunRecord(_Record):
     """run.json: what ran, on what, with which settings, and how it ended."""
 
@@ -96,11 +122,20 @@ class RunRecord(_Record):
     up_seconds: float | None = None
     final_health: dict[str, Any] | None = None
     schedule_lag: dict[str, Any] | None = None
-    predictions: list[dict[str, Any]] = Field(default_factory=list)
+    # None: not recorded (runs from before predictions were); [] for a run with no fault.
+    predictions: list[PredictionRecord] | None = None
 
     @property
     def size(self) -> int:
         return self.node_count or len(self.nodes) or 3
+
+    def prediction(self, fault_id: int) -> PredictionRecord | None:
+        """The prediction for the fault the history calls `fault_id`: the nemesis numbers its
+        injections from 1 in the order of `schedule`, whose entries name the file's fault."""
+        if self.predictions is None or not 1 <= fault_id <= len(self.schedule):
+            return None
+        index = self.schedule[fault_id - 1].fault
+        return next((p for p in self.predictions if p.fault == index), None)
 
 
 class Verdicts(_Record):

@@ -36,6 +36,7 @@ from chaos.checks.measure import measure, results_of
 from chaos.display import LiveDisplay, RunStatus
 from chaos.errors import ArtefactError, ChaosError, RunFailed
 from chaos.experiment import Experiment, load_run_experiment
+from chaos.experiment.predictions import run_predictions
 from chaos.faults import Nemesis
 from chaos.history import Clock, History, HistoryWriter, load_history
 from chaos.images import ImageSource
@@ -210,6 +211,9 @@ class Run:
                 for w in self.windows
             ],
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "predictions": run_predictions(
+                self.experiment, self.system.settings, self.system.node_count
+            ),
         }
 
     def _wait_until(self, deadline: float, workload: Workload | None = None) -> None:

@@ -18,6 +18,8 @@ One module per job:
 | `library` | Plotly's script: one copy per reports folder, or inlined in a single-file page |
 | `marks`, `charts` | the Plotly figures, each figure of a fault marked where it happened |
 | `header`, `recovery_table`, `tables` | the run page's parts |
+| `predictions` | each fault's figures against the bands its system's model predicted |
+| `staleness`, `visibility` | how stale weak reads were; t-visibility's chart and table |
 | `traffic` | protocol traffic per node: its chart and its table (chaos.checks.traffic) |
 | `regression` | the run page's section on its night against the baseline (chaos.baseline) |
 | `run_page` | the run page, `<run>/index.html` |

@@ -24,12 +24,14 @@ from chaos.report.marks import (
     Legend,
     after_heal_mark,
     availability_marks,
+    converged_mark,
     detection_marks,
     external_marks,
     fault_bands,
     throughput_mark,
 )
 from chaos.report.traffic import traffic_figure
+from chaos.report.visibility import visibility_figure
 from chaos.report.wording import NS
 
 BUCKET_NS = 100_000_000
@@ -49,7 +51,8 @@ def run_charts(files: RunFiles) -> dict[str, go.Figure]:
     """The charts worth drawing for a run, on one clock and one x range so they line up:
     the timeline wherever there are operations; throughput and the system's view where a
     fault was measured, since they carry its recovery and detection figures; protocol
-    traffic wherever it was sampled."""
+    traffic wherever it was sampled; t-visibility wherever the probe measured it (on its own
+    axis: time since a write)."""
     history = files.history
     if history is None or not history.ops:
         return {}
@@ -73,6 +76,8 @@ def run_charts(files: RunFiles) -> dict[str, go.Figure]:
         charts["traffic"] = traffic_figure(history.traffic, windows)
     for figure in charts.values():
         figure.update_xaxes(range=span_s(history))
+    if metrics is not None and metrics.visibility is not None and metrics.visibility.curves:
+        charts["visibility"] = visibility_figure(metrics.visibility)  # against time since a write
     return charts
 
 
@@ -369,4 +374,5 @@ def system_view_figure(
     for item in faults:
         detection_marks(fig, item, legend)
         after_heal_mark(fig, item, legend)
+        converged_mark(fig, item, legend)
     return _layout(fig, "observer", max(260, 90 * len(observers) + 120))

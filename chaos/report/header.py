@@ -1,6 +1,7 @@
 """The top of a run page: what ran, its status, and everything that qualifies the status
 (the run's error, why the cluster cannot be believed, failed and undecided SLOs,
-findings no SLO judged, figures recomputed or not shown)."""
+findings no SLO judged, figures outside the band the system's model predicted, figures
+recomputed or not shown)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from chaos.artefacts import Metrics, RunRecord
 from chaos.checks.base import Verdict
 from chaos.report.kit import badge, status_badge
 from chaos.report.loading import RunFiles
+from chaos.report.predictions import flags
 from chaos.report.wording import JUDGED_STATUSES, NS, STATUS_LABELS, slo_value
 
 
@@ -78,6 +80,8 @@ def run_header(files: RunFiles, run: RunRecord, judged: Mapping[str, Verdict]) -
     if undecided:
         notes.append(f"<p class=undecided>SLO not decided: {_slo_list(undecided)}</p>")
     findings = unjudged_findings(files.metrics, judged)
+    if files.metrics is not None:
+        findings += flags(run, files.metrics.recovery.faults)
     if findings:
         notes.append(
             "<p class=findings>" + " ".join(badge("measured", f) for f in findings) + "</p>"

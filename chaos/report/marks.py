@@ -1,6 +1,6 @@
 """What the charts mark on the run's clock: each fault, and each figure of it where it
 happened (detection, blackouts, the worst shard's window, throughput recovered,
-recovery after heal), every label quoting the figure the tables show."""
+recovery after heal, views converged), every label quoting the figure the tables show."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ MARK_COLOURS = {
     "lost": "#000000",
     "external": "#c2185b",
     "recovered": "#2e7d32",
+    "converged": "#6a3d9a",
 }
 
 
@@ -196,6 +197,16 @@ def after_heal_mark(fig: go.Figure, item: FaultRecovery, legend: Legend) -> None
     name = "recovery after heal"
     label = f"recovery after heal +{secs(value)}"
     vline(fig, heal / NS + value, "recovered", "dash", name, label, 0.86, legend.first(name))
+
+
+def converged_mark(fig: go.Figure, item: FaultRecovery, legend: Legend) -> None:
+    """Where every node's own view agreed again after the heal (views_converged_s)."""
+    heal, value = item.fault.heal_requested_ns, item.views_converged_s
+    if heal is None or value is None:
+        return
+    name = "views converged"
+    label = f"views converged +{secs(value)}"
+    vline(fig, heal / NS + value, "converged", "dot", name, label, 0.79, legend.first(name))
 
 
 def external_marks(fig: go.Figure, externals: Sequence[ExternalEvent]) -> None:

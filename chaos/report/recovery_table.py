@@ -4,7 +4,7 @@ column's tooltip, then latency before, during and after it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from chaos.checks.availability import Availability
@@ -12,6 +12,7 @@ from chaos.checks.detection import Detection
 from chaos.checks.recovery import FaultRecovery
 from chaos.checks.windows import FaultWindow
 from chaos.report.kit import html_table
+from chaos.report.predictions import Against, beside
 from chaos.report.wording import (
     DEFINITIONS,
     NS,
@@ -35,26 +36,35 @@ RECOVERY_HEADERS = (
     "worst client window",
     "throughput recovered",
     "recovery after heal",
+    "views converged",
 )
 PHASE_HEADERS = ("fault", "phase", "operations", "success rate", "p50", "p95", "p99")
 
 
-def recovery_table(faults: Sequence[FaultRecovery], baseline: float | None) -> str:
-    """Every figure of each fault, one row per fault."""
+def recovery_table(
+    faults: Sequence[FaultRecovery],
+    baseline: float | None,
+    predicted: Mapping[int, Sequence[Against]] | None = None,
+    converged_recorded: bool = True,
+) -> str:
+    """Every figure of each fault, one row per fault; under detection and unavailability,
+    the band the system's model `predicted` (by fault id) and a flag where it lies outside."""
     if not faults:
         return "<p class=note>No fault was injected in this run.</p>"
     rows = []
     for item in faults:
+        bands = (predicted or {}).get(item.fault.fault_id, ())
         cells = (
             _bracket_cell(item.fault),
-            _detect_cell(item.detection),
+            _detect_cell(item.detection) + beside(bands, "time to detect"),
             escape(secs(item.detection.client_noticed_s)),
-            _shard_cell(item.availability),
+            _shard_cell(item.availability) + beside(bands, "worst shard unavailable"),
             _blackouts_cell(item.availability, item.fault.requested_ns),
             _downtime_cell(item.availability),
             _client_cell(item.availability),
             _throughput_cell(item.throughput_recovered_s, baseline),
             _after_heal_cell(item),
+            _converged_cell(item) if converged_recorded else "not recorded",
         )
         rows.append((_name(item.fault), *(_unbroken_units(cell) for cell in cells)))
     return (
@@ -206,3 +216,13 @@ def _after_heal_cell(item: FaultRecovery) -> str:
     if not fault.heal_issued_recorded:
         text += _small("heal clock late:<br>recorded before heal-requested")
     return text
+
+
+def _converged_cell(item: FaultRecovery) -> str:
+    """Membership convergence after the heal, named apart from recovery after heal."""
+    if item.fault.heal_requested_ns is None:
+        return "-" + _small("never healed")
+    value = item.views_converged_s
+    if value is None:
+        return "never" + _small("the views did not agree before the run ended")
+    return escape(secs(value)) + _small("every view agrees")

@@ -13,17 +13,20 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from chaos.artefacts import RunRecord
+from chaos.artefacts import Metrics, RunRecord
 from chaos.history import Op
 from chaos.report.charts import MAX_POINTS, completed, run_charts
 from chaos.report.header import damaged_header, judged, run_header
 from chaos.report.kit import page, plot_div, section
 from chaos.report.library import library_src
 from chaos.report.loading import RunFiles, read_files
+from chaos.report.predictions import comparisons, predictions_table
 from chaos.report.recovery_table import phases_table, recovery_table
 from chaos.report.regression import regression_sections
+from chaos.report.staleness import staleness_table
 from chaos.report.tables import facts_table, raw_links, safety_details, safety_table, slo_table
 from chaos.report.traffic import traffic_table
+from chaos.report.visibility import visibility_table
 
 
 def write_run_report(run_dir: Path, single_file: bool = False) -> Path:
@@ -55,12 +58,17 @@ def render_run(
     verdicts = judged(files)
     metrics = files.metrics
     recovery = safety = phases = details = _unmeasured(files)
+    measured: list[str] = []
     if metrics is not None:
         faults, baseline = metrics.recovery.faults, metrics.recovery.baseline_served_per_bucket
-        recovery = recovery_table(faults, baseline)
+        converged = "views_converged_s" not in files.unrecorded
+        recovery = recovery_table(faults, baseline, comparisons(run, faults), converged)
+        if faults:
+            recovery += "<h3>Against the system's own model</h3>" + predictions_table(run, faults)
         safety = safety_table(metrics, verdicts)
         phases = phases_table(faults)
         details = safety_details(metrics)
+        measured = _read_sections(metrics, charts)
     slos = slo_table(files.verdicts, files.slos, verdicts, files.old_schema)
     body = [
         run_header(files, run, verdicts),
@@ -68,6 +76,7 @@ def render_run(
         section("Service level objectives", slos),
         *regression_sections(files.run_dir),
         section("Safety", safety),
+        *measured,
         *_chart_sections(files, run, charts),
         section("Latency before / during / after each fault", phases),
     ]
@@ -79,6 +88,23 @@ def render_run(
         section("Raw files", raw_links(files.run_dir)),
     ]
     return page(run.title or files.run_dir.name, "\n".join(body), charts, library)
+
+
+def _read_sections(metrics: Metrics, charts: dict[str, go.Figure]) -> list[str]:
+    """Staleness and t-visibility, where the run's workload measured them."""
+    sections = []
+    if metrics.staleness is not None and metrics.staleness.reads_checked:
+        sections.append(section("Staleness of reads", staleness_table(metrics.staleness)))
+    if metrics.visibility is not None and "visibility" in charts:
+        note = (
+            "<p class=note>t-visibility: the probability that a read begun t ms after a write"
+            " was acknowledged returned it or a newer value, by when the write was"
+            " acknowledged (at rest, during a fault, after its heal); pick a node in the"
+            " legend for its own curve.</p>"
+        )
+        content = note + plot_div("visibility") + visibility_table(metrics.visibility)
+        sections.append(section("t-visibility", content))
+    return sections
 
 
 def _unmeasured(files: RunFiles) -> str:
@@ -126,7 +152,7 @@ def _chart_sections(files: RunFiles, run: RunRecord, charts: dict[str, go.Figure
         traffic = files.metrics.traffic if files.metrics else None
         table = traffic_table(traffic) if traffic else ""
         sections.append(section("Protocol traffic", note + plot_div("traffic") + table))
-    if not charts:
+    if not charts.keys() - {"visibility"}:
         note = "<p class=note>The history holds no operation: nothing to draw.</p>"
         sections.append(section("Charts", note))
     return sections

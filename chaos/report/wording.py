@@ -54,6 +54,13 @@ DEFINITIONS = {
     "recovery after heal": "SLO recovery_after_heal (recovery_after_heal_s): from the heal's"
     " request until every node's own view shows every member up and every node has served"
     " an operation since.",
+    "views converged": "views_converged_s: from the heal's request (a restart's own, as it"
+    " heals itself) until every node has reported its own view since and the views agree:"
+    " roles as at rest, the same members all up, one leader. Membership convergence only;"
+    " unlike recovery after heal it asks nothing of the clients, so it is never later.",
+    "predicted": "The band the system's own model gives at the settings and size that ran"
+    " (run.json predictions): seconds from the fault's request. A measurement outside it"
+    " (allowing 0.1 s for the views' sampling) is flagged, never judged as an SLO.",
     "phase": "Operations invoked before (from the fault's scope start), during (to the heal"
     " request) and after the fault.",
     "operations": "Operations invoked in the phase.",
@@ -69,6 +76,19 @@ DEFINITIONS = {
     "linearizability": "SLO linearizable (linearizability.verdict): Wing-Gong-Lowe search per"
     " key; a refused cas is evidence that the register held another value.",
     "min_success_rate": "Share of the workload's operations that were served.",
+    "stale reads (staleness)": "SLO max_stale_reads (staleness.stale_count): ok register reads"
+    " that missed one or more writes acknowledged before the read was invoked and invoked"
+    " after the value read was written.",
+    "versions behind": "staleness.*.versions_behind_max, _p50, _p99: how many acknowledged"
+    " writes of its key a stale read missed (nearest rank over the stale reads).",
+    "stale for": "SLO max_staleness (staleness.*.stale_ms_max, _p50, _p99): ms from the"
+    " completion of the first missed write to the read's invocation: how long the value read"
+    " had certainly been overwritten.",
+    "P(fresh)": "visibility.curves[].points[]: of the reads begun t to t + 10 ms after the"
+    " acknowledgement of the latest write before them, the share that returned it or a newer"
+    " value; under it, how many reads there were.",
+    "fresh from": "visibility.curves[].fresh_99_ms: the earliest 10 ms bin such that at least"
+    " 99 % of the samples in it and after were fresh.",
     "peer traffic": "traffic.phases[].nodes[].peer_bytes_per_s: bytes per second a node"
     " received from and sent to the other nodes (in + out), counted by iptables in its"
     " network namespace as they cross its interfaces, whether or not a fault's rule then"
@@ -85,6 +105,8 @@ SLO_FIGURES = {
     "max_time_to_detect": "time to detect",
     "max_time_to_recover": "throughput recovered",
     "recovery_after_heal": "recovery after heal",
+    "max_stale_reads": "stale reads (staleness)",
+    "max_staleness": "stale for",
     "lost_writes": "lost writes",
     "stale_reads": "stale reads",
     "linearizable": "linearizability",
@@ -97,6 +119,7 @@ SECONDS_SLOS = frozenset(
         "max_time_to_detect",
         "max_time_to_recover",
         "recovery_after_heal",
+        "max_staleness",
     }
 )
 

@@ -78,6 +78,10 @@ def test_old_metrics_without_a_history_are_not_shown(tmp_path: Path) -> None:
         ("[1, 2]", "run.json: expected a JSON object, found list"),
         ('{"run_id": "x", "system": "etcd", "nodes": 5}', "run.json: nodes: Input should be"),
         ('{"system": "etcd", "schema_version": "two"}', "schema_version: expected an integer"),
+        (
+            '{"run_id": "x", "system": "etcd", "predictions": [{"fault": 0, "detect": 2}]}',
+            "run.json: predictions.0.detect: Input should be",
+        ),
     ],
 )
 def test_a_damaged_run_record_is_one_line_naming_the_file_and_field(

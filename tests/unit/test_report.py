@@ -23,17 +23,21 @@ from plotly.offline import get_plotlyjs_version
 from chaos.artefacts import Verdicts, read_metrics, write_json
 from chaos.checks.availability import Window
 from chaos.checks.base import Verdict
-from chaos.experiment import load_experiment
+from chaos.checks.visibility import visibility
+from chaos.experiment import load_experiment, load_run_experiment
+from chaos.experiment.predictions import run_predictions
 from chaos.history import (
     Clock,
     ExternalEvent,
     FaultEvent,
+    History,
     HistoryWriter,
     Observation,
     Op,
     load_history,
 )
 from chaos.report import RECOVERY_HEADERS, write_index, write_run_report
+from chaos.report.predictions import OUTSIDE
 from chaos.runner import judge_run
 
 SHARED_SRC = "<script data-library src='../assets/plotly.min.js'></script>"
@@ -117,6 +121,7 @@ def build_run(
     *,
     run_facts: dict[str, Any] | None = None,
     externals: tuple[ExternalEvent, ...] = (),
+    ops: tuple[Op, ...] = (),
     name: str = "etcd-20261124T000000-abcdef",
 ) -> Path:
     """A judged run directory under `reports`, as the runner would leave it (minus the report)."""
@@ -141,7 +146,7 @@ def build_run(
     }
     (run_dir / "run.json").write_text(json.dumps(facts), encoding="utf-8")
     writer = HistoryWriter(run_dir / "history.jsonl", Clock(), {"run_id": run_dir.name})
-    for op in _ops():
+    for op in sorted([*_ops(), *ops], key=lambda op: op.time):
         writer.write(op)
     stages = (
         (1000, "requested"),
@@ -169,7 +174,7 @@ def recorded_run(name: str, reports: Path) -> Path:
     packed = run_dir / "history.jsonl.gz"
     (run_dir / "history.jsonl").write_bytes(gzip.decompress(packed.read_bytes()))
     packed.unlink()
-    experiment = load_experiment(run_dir / "experiment.yaml")
+    experiment = load_run_experiment(run_dir / "experiment.yaml")
     judge_run(run_dir, experiment, load_history(run_dir / "history.jsonl"))
     return run_dir
 
@@ -680,3 +685,152 @@ def test_old_metrics_with_an_unreadable_history_are_not_recomputed_nor_shown(
     assert "of schema 1, whose figures are not shown, and history.jsonl" in recovery(html)
     assert re.search(rf"Not shown: {re.escape(str(run_dir))}/history\.jsonl[:\d]*: ", header(html))
     assert "77.7" not in page_text(html) and "data-figure" not in html
+
+
+def record_predictions(run_dir: Path, **settings: Any) -> None:
+    """run.json with the predictions the runner records for its experiment, at the settings
+    that ran (changed by `settings`)."""
+    facts = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    experiment = load_run_experiment(run_dir / "experiment.yaml")
+    ran = facts["settings"] | settings
+    facts["predictions"] = run_predictions(experiment, ran, len(facts["nodes"]))
+    (run_dir / "run.json").write_text(json.dumps(facts), encoding="utf-8")
+
+
+def test_a_recorded_run_shows_its_predicted_band_beside_each_measurement(tmp_path: Path) -> None:
+    run_dir = recorded_run("zookeeper-leader-pause", tmp_path / "reports")
+    record_predictions(run_dir)  # syncLimit 5 x tickTime 2000 ms: a silent leader goes at 10-12 s
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    (fault,) = metrics(run_dir)["recovery"]["faults"]
+    table = recovery(html)
+    assert f"{fault['time_to_detect_s']:.2f} s by" in table and "predicted 10.00-12.00 s" in table
+    model = table[table.index("Against the system's own model") :]
+    assert "syncLimit x tickTime = 5 x 2000 ms = 10 s" in model
+    assert OUTSIDE not in html
+
+
+def test_a_measurement_outside_its_band_is_flagged_and_judges_nothing(tmp_path: Path) -> None:
+    run_dir = recorded_run("zookeeper-leader-pause", tmp_path / "reports")
+    verdicts = (run_dir / "verdicts.json").read_text(encoding="utf-8")
+    record_predictions(run_dir, sync_limit=2)  # as if it ran at 2 ticks: 4-6 s
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    (fault,) = metrics(run_dir)["recovery"]["faults"]
+    flag = f"time to detect of #1 {fault['time_to_detect_s']:.2f} s, {OUTSIDE} 4.00-6.00 s"
+    assert f"<span class='badge measured'>{flag}</span>" in header(html)
+    assert f"predicted 4.00-6.00 s</small><br><span class='badge measured'>{OUTSIDE}" in recovery(
+        html
+    )
+    assert (run_dir / "verdicts.json").read_text(encoding="utf-8") == verdicts  # no SLO judged
+
+
+def test_a_recorded_unavailability_short_of_its_band_is_flagged(tmp_path: Path) -> None:
+    # A master cut off with its clients kept serves them until it notices it is alone:
+    # its slots' worst window is shorter than a promotion takes.
+    run_dir = recorded_run("redis-master-isolation", tmp_path / "reports")
+    record_predictions(run_dir)
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    (fault,) = metrics(run_dir)["recovery"]["faults"]
+    assert fault["unavailability_s"] < 3.5
+    flags = re.findall(r"<span class='badge measured'>([^<]*)</span>", header(html))
+    assert [f for f in flags if OUTSIDE in f] == [
+        f"worst shard unavailable of #1 {fault['unavailability_s']:.2f} s, {OUTSIDE} 3.50-6.50 s"
+    ]
+
+
+def test_an_old_run_without_predictions_renders_them_as_not_recorded(tmp_path: Path) -> None:
+    run_dir = recorded_run("serf-agent-kill", tmp_path / "reports")
+    assert "predictions" not in json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    assert "Not recorded: this run's run.json predates the predictions" in recovery(html)
+    assert "predicted " not in recovery(html) and OUTSIDE not in html
+
+
+def recovery_cells(html: str) -> list[str]:
+    """The cells of the recovery table's first row."""
+    body = recovery(html).split("<tbody>")[1]
+    return re.findall(r"<td>(.*?)</td>", body[: body.index("</tr>")])
+
+
+def test_views_converged_is_shown_apart_from_recovery_after_heal(tmp_path: Path) -> None:
+    run_dir = recorded_run("zookeeper-leader-kill-race", tmp_path / "reports")
+    (fault,) = metrics(run_dir)["recovery"]["faults"]
+    assert fault["views_converged_s"] < fault["recovery_after_heal_s"]
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    cells = recovery_cells(html)
+    at = RECOVERY_HEADERS.index("recovery after heal")
+    after_heal, converged = cells[at], cells[at + 1]
+    assert after_heal.startswith(f"{fault['recovery_after_heal_s']:.2f} s")
+    assert converged.startswith(f"{fault['views_converged_s'] * 1000:.0f} ms")
+    labels = [a["text"] for a in figure(html, "view")["layout"]["annotations"]]
+    assert f"views converged +{fault['views_converged_s'] * 1000:.0f} ms" in labels
+
+
+def test_metrics_written_before_views_converged_say_it_was_not_recorded(run_dir: Path) -> None:
+    data = metrics(run_dir)
+    del data["recovery"]["faults"][0]["views_converged_s"]
+    write_json(run_dir / "metrics.json", data)
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    assert recovery_cells(html)[-1] == "not recorded"
+
+
+def test_stale_reads_are_counted_and_sized_by_mode_and_node(tmp_path: Path) -> None:
+    # Client 1 on n2 reads the first value written long after it was overwritten.
+    old = (Op("invoke", 100, 1, "read", "k", None, 2950 * MS, "n2", mode="serializable"),
+           Op("ok", 100, 1, "read", "k", 0, 2955 * MS, "n2"))  # fmt: skip
+    run_dir = build_run(tmp_path / "reports", ops=old)
+    measured = metrics(run_dir)["staleness"]
+    assert measured["stale_count"] >= 1
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    table = section_of(html, "Staleness of reads")
+    stalest = measured["stalest"][0]
+    assert f"max {measured['overall']['versions_behind_max']}" in table
+    assert f"max {measured['overall']['stale_ms_max']:.0f} ms" in table
+    assert "<td>mode serializable</td><td>1 of 1</td>" in table
+    assert f"{stalest['versions_behind']} versions behind" in table
+
+
+def test_a_run_without_register_reads_has_no_staleness_section(tmp_path: Path) -> None:
+    run_dir = recorded_run("serf-agent-kill", tmp_path / "reports")
+    assert "Staleness of reads" not in write_run_report(run_dir).read_text(encoding="utf-8")
+
+
+def test_reads_none_of_which_were_stale_take_one_line(run_dir: Path) -> None:
+    reads = metrics(run_dir)["staleness"]["reads_checked"]
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    section = section_of(html, "Staleness of reads")
+    assert f"0 of {reads} register reads were stale" in section and "<table" not in section
+
+
+def probe_history(visible_after_ms: int = 25) -> History:
+    """n1 writes a new value every 200 ms (acknowledged 5 ms later); n2 reads every 10 ms
+    and sees a write only `visible_after_ms` after its acknowledgement."""
+    ops, op_id = [], 0
+    for value in range(10):
+        at = value * 200
+        ops += [Op("invoke", op_id, 0, "write", "v", value, at * MS, "n1"),
+                Op("ok", op_id, 0, "write", "v", value, (at + 5) * MS, "n1")]  # fmt: skip
+        op_id += 1
+    for at in range(10, 2000, 10):
+        seen = max((v for v in range(10) if v * 200 + 5 + visible_after_ms <= at), default=None)
+        ops += [Op("invoke", op_id, 1, "read", "v", None, at * MS, "n2"),
+                Op("ok", op_id, 1, "read", "v", seen, (at + 1) * MS, "n2")]  # fmt: skip
+        op_id += 1
+    return History.from_records(sorted(ops, key=lambda op: op.time))
+
+
+def test_t_visibility_is_drawn_per_phase_and_tabulated_where_measured(run_dir: Path) -> None:
+    measured = read_metrics(run_dir)
+    assert measured is not None and measured.visibility is None  # a register run: no probe
+    probe = visibility(probe_history(visible_after_ms=25))
+    write_json(run_dir / "metrics.json", replace(measured, visibility=probe).to_json())
+    html = write_run_report(run_dir).read_text(encoding="utf-8")
+    chart = figure(html, "visibility")
+    assert chart["layout"]["xaxis"]["title"]["text"] == "ms since the write was acknowledged"
+    shown = trace(chart, "at rest, every reader: ≥ 99 % fresh from 20 ms")
+    assert shown["x"][:4] == [0, 10, 20, 30] and shown["y"][:4] == [0, 0, 1, 1]
+    assert trace(chart, "at rest, n2")["visible"] == "legendonly"
+    table = section_of(html, "t-visibility")
+    row = next(r for r in table.split("<tr>") if "<td>every reader</td>" in r)
+    cells = re.findall(r"<td>(.*?)</td>", row)
+    assert cells[3:6] == [f"{p}<br><small>10</small>" for p in ("0%", "0%", "100%")]
+    assert cells[-2:] == ["20 ms", "0"]
