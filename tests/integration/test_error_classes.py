@@ -52,6 +52,7 @@ from chaos.systems.base import Client, System
 from chaos.systems.cassandra.system import Cassandra
 from chaos.systems.cassandra.tarball import pysandra_jar
 from chaos.systems.redis.system import Redis, RedisClient
+from chaos.systems.zookeeper.system import NotConnected, ZooKeeperClient
 
 pytestmark = pytest.mark.docker
 
@@ -170,6 +171,9 @@ class FaultCases:
     def operate(self, client: Client) -> object:
         return client.write("k", next(VALUES))
 
+    def after_kill(self, client: Client) -> None:
+        """Wait, where the driver needs to, until it has seen the killed node go."""
+
     def error_under(self, lab: Lab, spec: dict[str, Any]) -> tuple[Client, Exception]:
         node, client = self.bind(lab)
         try:
@@ -177,6 +181,7 @@ class FaultCases:
             with lab.fault({**spec, "target": node}):
                 if spec["kind"] == "kill":
                     wait_until_refused(lab.cluster, node)
+                    self.after_kill(client)
                 error = raised(lambda: self.operate(client))
         finally:
             with contextlib.suppress(Exception):  # as the workload does: it holds nothing
@@ -205,12 +210,22 @@ class TestEtcd(FaultCases):
 
 
 class TestZooKeeper(FaultCases):
-    """kazoo never shows the refusal: it reconnects on its own and queues the request,
-    which it sends once connected again, so an operation that missed its deadline may still
-    be applied. A request in flight when kazoo drops the connection ends in ConnectionLoss."""
+    """kazoo never shows the refusal: it reconnects on its own and queues what it is given
+    meanwhile, to send once connected again. So the client gives it nothing while it is
+    disconnected: once kazoo has seen the killed server's connection close, an operation is
+    refused unsent (definite). Paused or cut off, the connection looks alive until a
+    deadline passes: the outcome is unknown, and a request in flight when kazoo drops the
+    connection ends in ConnectionLoss."""
 
     system = "zookeeper"
-    paused = cut = killed = Expect((KazooTimeoutError, ConnectionLoss), False)
+    paused = cut = Expect((KazooTimeoutError, ConnectionLoss), False)
+    killed = Expect(NotConnected, True, "not sent")
+
+    def after_kill(self, client: Client) -> None:
+        kazoo = cast(ZooKeeperClient, client).kazoo
+        deadline = time.monotonic() + WAIT
+        while kazoo.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 class TestSerf(FaultCases):

@@ -98,6 +98,9 @@ def test_an_interrupted_run_exits_with_the_signal_says_one_line_and_leaves_nothi
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell without job control starts background jobs with SIGINT ignored, and the
+        # suite rightly keeps an inherited ignore: the run the test starts must not inherit it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     run_dir: Path | None = None
     try:

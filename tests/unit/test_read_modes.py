@@ -21,7 +21,7 @@ from chaos.systems.base import Client
 from chaos.systems.cassandra.system import CassandraClient
 from chaos.systems.etcd.system import EtcdClient
 from chaos.systems.redis.system import SLOTS, LoadBalancingStrategy
-from chaos.systems.zookeeper.system import ZooKeeperClient
+from chaos.systems.zookeeper.system import NotConnected, ZooKeeperClient
 from chaos.workload import Workload, WorkloadSpec
 
 
@@ -169,8 +169,9 @@ class Pending:
 
 
 class FakeKazoo:
-    def __init__(self) -> None:
+    def __init__(self, connected: bool = True) -> None:
         self.calls: list[str] = []
+        self.connected = connected
 
     def sync_async(self, path: str) -> Pending:
         self.calls.append("sync")
@@ -187,6 +188,18 @@ def test_zookeeper_local_reads_skip_the_sync(sync_reads: bool, calls: list[str])
     client.timeout, client.sync_reads, client.kazoo = 1.0, sync_reads, FakeKazoo()  # type: ignore[assignment]
     assert client.read("k0") == 7
     assert client.kazoo.calls == calls  # type: ignore[attr-defined]
+
+
+def test_zookeeper_sends_nothing_while_disconnected_and_the_failure_is_definite() -> None:
+    """kazoo blocks a caller for good once its wake-up socket fills while disconnected."""
+    client = object.__new__(ZooKeeperClient)
+    client.timeout, client.sync_reads = 1.0, True
+    client.kazoo = FakeKazoo(connected=False)  # type: ignore[assignment]
+    with pytest.raises(NotConnected) as refused:
+        client.read("k0")
+    assert client.kazoo.calls == []  # type: ignore[attr-defined]
+    assert client.definitely_failed(refused.value)
+    assert not client.definitely_failed(TimeoutError("no answer"))
 
 
 class NoCluster:

@@ -41,6 +41,10 @@ KAZOO_LOG.addHandler(logging.NullHandler())
 KAZOO_LOG.propagate = False
 
 
+class NotConnected(ConnectionError):
+    """kazoo had no server connection, so the request was never queued: nothing was sent."""
+
+
 class ZooKeeperClient(Client):
     """Registers as znodes under /chaoslab/r, sets as children of /chaoslab/s/<set>.
 
@@ -50,6 +54,13 @@ class ZooKeeperClient(Client):
     first, because a plain ZooKeeper read may be served stale by a follower;
     with `sync_reads` False (read mode `local`) a register read is that plain
     read. `read_all` and the cas always sync.
+
+    A request is only handed to kazoo while it is connected. kazoo wakes its
+    connection thread with one byte on a socketpair per request and drains it
+    only while connected; an open-loop workload facing a dead server fills that
+    buffer within a few hundred requests, and every later call then blocks in
+    `send()` past any deadline (runs hung after their final read). Refused
+    early, such a request is a definite failure instead.
     """
 
     def __init__(self, hosts: str, timeout: float, sync_reads: bool = True) -> None:
@@ -66,8 +77,13 @@ class ZooKeeperClient(Client):
         deadline = time.monotonic() + self.timeout
         result = None
         for call in calls:
+            if not self.kazoo.connected:
+                raise NotConnected("no connection to a ZooKeeper server; the request was not sent")
             result = call().get(timeout=max(deadline - time.monotonic(), 0.001))
         return result
+
+    def definitely_failed(self, error: Exception) -> bool:
+        return isinstance(error, NotConnected) or super().definitely_failed(error)
 
     def read(self, key: str) -> int | None:
         path = f"/chaoslab/r/{key}"
