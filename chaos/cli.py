@@ -464,6 +464,14 @@ def sweep(
     max_hours: Annotated[
         float, typer.Option(min=0, help="Refuse a sweep estimated to take longer.")
     ] = 4.0,
+    at_most: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Make at most this many of the runs still needed, then stop (continue "
+            "later with --out).",
+        ),
+    ] = None,
     reports: Annotated[
         Path, typer.Option(help="Where the sweep folder goes: REPORTS/sweep-<timestamp>/.")
     ] = REPORTS,
@@ -521,6 +529,7 @@ def sweep(
         run_in_docker(source),
         Bounds(max_runs=max_runs, max_hours=max_hours),
         say=say,
+        at_most=at_most,
     )
     if dry_run:
         planned = job.check()
@@ -554,6 +563,91 @@ def _write_sweep_summary(folder: Path) -> None:
     written = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
     aside = len(written["set_aside"])
     say(f"sweep summary of {written['runs_counted']} runs ({aside} set aside): {page}")
+
+
+@app.command()
+@user_errors
+def study(
+    file: Annotated[Path, typer.Argument(help="A study file (studies/*.yaml).", dir_okay=False)],
+    profile: Annotated[
+        str, typer.Option(help="quick (one run of the most telling cells) or full.")
+    ] = "quick",
+    report_only: Annotated[
+        bool,
+        typer.Option("--report-only", help="Run nothing: build the report from run folders."),
+    ] = False,
+    runs: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--runs",
+            metavar="DIR",
+            help="Count the run folders under DIR too (default: reports/); repeatable.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="The study folder (default: reports/study-<name>/), its runs inside."),
+    ] = None,
+    lock: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Hold an exclusive lock on FILE during each run."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate, list the runs still needed, and stop.")
+    ] = False,
+    single_file: Annotated[
+        bool, typer.Option("--single-file", help="Inline the chart library in the page.")
+    ] = False,
+    image_source: Annotated[
+        str | None, typer.Option(help="local, official or tarball (default: each file's).")
+    ] = None,
+) -> None:
+    """Run a study's cells that are not measured yet (a re-run skips those measured with the
+    same suite version, system version and settings), then write its report: each claim's
+    verdict computed from the figures by the file's rule. Exit 0, or 2 when a run failed."""
+    from chaos.errors import InputError
+    from chaos.study import default_folder, load_study, run_study, todo, write_report
+    from chaos.sweep import run_in_docker
+
+    if profile not in ("quick", "full"):
+        raise InputError(f"--profile: expected quick or full, got {profile!r}")
+    loaded = load_study(file)
+    if profile not in loaded.study.profiles:
+        raise InputError(f"{file}: profiles: has no {profile} profile")
+    folder = out or default_folder(REPORTS, loaded)
+    extra = runs if runs is not None else [REPORTS]
+    if report_only:
+        page, summary = write_report(loaded, folder, extra, "report-only", single_file)
+        for claim in summary["claims"]:
+            say(f"  {claim['name']:<17} {claim['verdict']:<13} {claim['condition']}")
+        say(f"study report: {page}")
+        return
+    if dry_run:
+        from chaos.study.plan import planned
+
+        missing, ledger = todo(loaded, profile, folder, extra)
+        for cell, repeat in missing:
+            say(f"  to run: {cell.label} (repeat {repeat + 1})")
+        measured = sum(map(len, ledger.counted.values()))
+        say(f"{measured} runs measured already; to run: {planned(missing).text()}")
+        return
+    run_one = run_in_docker(_image_source(image_source))
+    result = run_study(
+        loaded,
+        profile,
+        folder,
+        lambda cell, repeat, into: run_one(cell.experiment, repeat, into),
+        extra,
+        lock,
+        say,
+    )
+    if single_file:
+        write_report(loaded, folder, extra, profile, single_file=True)
+    say(
+        f"study: {result.made} runs made ({result.errors} failed), {result.already} already "
+        f"measured, {result.seconds / 60:.1f} min; report {result.page}"
+    )
+    raise typer.Exit(result.exit_code)
 
 
 def _store(folder: Path | None) -> Store | None:
@@ -616,6 +710,23 @@ def baseline_trend(
     from chaos.baseline.trend import write_trend
 
     say(f"trend: {write_trend(Store(folder), out)}")
+
+
+@baseline_app.command("matrix")
+@user_errors
+def baseline_matrix(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: the catalogue).")
+    ] = None,
+) -> None:
+    """The systems the experiments run on, as one line of JSON: the nightly workflow's job
+    matrix, so a system that joins the catalogue gets its job."""
+    import json
+
+    from chaos.experiment import find_experiments, load_experiment
+
+    systems = sorted({load_experiment(path).system for path in find_experiments(paths or [])})
+    typer.echo(json.dumps(systems))
 
 
 if __name__ == "__main__":

@@ -256,6 +256,11 @@ class BaselineItem(pytest.Item):
         for run_dir in folders:
             write_run_report(run_dir)
         self.user_properties.append(("baseline", str(store.folder)))
+        # A change is no failure, but JUnit readers see it beside the pass: first, held,
+        # regressed or changed, with the headline that says against what.
+        for judgement in judgements:
+            self.user_properties.append(("baseline_outcome", judgement.outcome))
+            self.user_properties.append(("baseline_verdict", judgement.headline()))
         lines = [*unreadable, *(line for j in judgements for line in j.lines())]
         for line in lines:
             print(line)

@@ -3,9 +3,9 @@ tested against it, and their trend over the nights.
 
 A night passes a fixed SLO long before it doubles its failover time, and recovery figures
 are distributions measured on shared, noisy machines: so a night is judged against the
-distribution of the last good night, by a test fit for a handful of runs, with a minimum
-effect (`regression`). Built only from run folders (chaos.artefacts) and the baseline
-folder, never Docker.
+distribution of the last good night on the same configuration, by a test fit for a
+handful of runs, with a minimum effect (`regression`). Built only from run folders
+(chaos.artefacts) and the baseline folder, never Docker.
 
 | module | job |
 |---|---|
@@ -13,7 +13,7 @@ folder, never Docker.
 | `night` | one batch of runs of one experiment: what it ran on, each figure's values |
 | `regression` | one figure against its baseline: one-sided Mann-Whitney U, minimum effect |
 | `verdict` | a night against its baseline (a change is no regression); `regression.json` |
-| `store` | the baseline folder: per experiment its nights and which is the baseline |
+| `store` | the baseline folder: per experiment its nights and each configuration's baseline |
 | `files` | reading the package's versioned files |
 | `trend` | `trend.html`: each figure over the nights |
 

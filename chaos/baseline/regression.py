@@ -15,11 +15,11 @@ A figure regresses when both hold:
   floor: a real but harmless shift (+10 % on a quiet machine) never fails a build.
 
 NIGHTLY_REPEATS is the runs per experiment each night. A +50 % shift of a lognormal figure
-with the spread of the suite's real Raft leader failovers (1.2-2.4 s as its central 95 %) is
-caught about 92 % of the time at 8 vs 8, 86-90 % at 7, 75-79 % at 6 and two times in three
-at 5; 8 keeps a margin for noisier nights (with a fifth more spread, still about 79 %).
-Noise alone failed 1.4 % of nights of five independent figures, 0.3 % of figures
-(tests/unit/test_regression.py).
+with the spread of the suite's real Raft leader failovers (1.2-2.4 s as its central 95 %,
+a CV of 18 %) is caught about 92 % of the time at 8 vs 8, 87 % at 7, 78 % at 6 and 63 % at
+5; 8 keeps a margin for noisier nights (with a fifth more spread, still 78 %). Noise alone
+failed 2.2 % of nights of five independent figures at 8 vs 8, 0.4 % of figures (1,000
+seeded trials each, tests/unit/test_regression.py; `pytest -s` prints the rates).
 """
 
 from __future__ import annotations

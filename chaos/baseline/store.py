@@ -6,13 +6,18 @@ judges tonight and draws the trend.
 `<system>-leader-crash.json`):
 
     {"schema_version": 1, "kind": "chaoslab-baseline", "system": "<system>",
-     "experiment": "<title>", "baseline": "<night id>", "nights": [<Night>, ...]}
+     "experiment": "<title>", "baseline": "<night id>", "baselines": ["<night id>", ...],
+     "nights": [<Night>, ...]}
 
 A night is keyed by experiment (system and title), version, image source, settings,
 cluster size and experiment body, and holds each figure's values (chaos.baseline.night).
-Every saved night is recorded, whatever its verdict, so the trend shows it; it becomes the
-baseline only when it did not regress and counted enough runs to judge the next one
-(`MIN_RUNS`). A file keeps its last `MAX_NIGHTS` nights, and always its baseline.
+Each such configuration keeps its own baseline (`baselines`; `baseline` is the latest
+one): a night is judged against its configuration's, so going back to a setting after
+trying another is judged against that setting's nights, and only a configuration never
+seen is judged, as a change, against the latest baseline. Every saved night is recorded,
+whatever its verdict, so the trend shows it; it becomes its configuration's baseline only
+when it did not regress and counted enough runs to judge the next one (`MIN_RUNS`). A
+file keeps its last `MAX_NIGHTS` nights, and always its baselines.
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ MAX_NIGHTS = 90
 
 
 class ExperimentRecord(BaseModel):
-    """One experiment's file: its nights, oldest first, and the id of its baseline."""
+    """One experiment's file: its nights, oldest first, the id of its latest baseline, and
+    those of every configuration's (a file written before there were several: none)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
@@ -46,10 +52,27 @@ class ExperimentRecord(BaseModel):
     system: str
     experiment: str
     baseline: str | None = None
+    baselines: tuple[str, ...] = ()
     nights: tuple[Night, ...] = ()
 
     def night(self, night_id: str | None) -> Night | None:
         return next((n for n in self.nights if n.id == night_id), None)
+
+    def baseline_nights(self) -> list[Night]:
+        """Every configuration's baseline, the latest last."""
+        ids = [i for i in self.baselines if i != self.baseline] + [self.baseline]
+        return [night for i in ids if (night := self.night(i)) is not None]
+
+    def baseline_for(self, night: Night) -> Night | None:
+        """The baseline of the night's configuration; else the latest, which it changed from."""
+        found = self.baseline_nights()
+        same = [b for b in found if not night.changes_from(b)]
+        return (same or found or [None])[-1]
+
+    def adopting(self, night: Night) -> ExperimentRecord:
+        """The record with `night` as the baseline of its configuration, and the latest."""
+        others = [b.id for b in self.baseline_nights() if night.changes_from(b)]
+        return self.model_copy(update={"baseline": night.id, "baselines": (*others, night.id)})
 
 
 @dataclass(frozen=True)
@@ -66,7 +89,7 @@ class Saved:
         if not self.recorded:
             return f"{name}: the night of {night.started} is recorded already"
         if self.adopted:
-            return f"{name}: the baseline is now these {runs} runs ({night.describe()})"
+            return f"{name}: the baseline of {night.describe()} is now these {runs} runs"
         baseline = self.judgement.baseline
         kept = f"the baseline of {baseline.started} stays" if baseline else "no baseline yet"
         if self.judgement.regressed:
@@ -97,8 +120,9 @@ class Store:
         return record
 
     def baseline(self, night: Night) -> Night | None:
+        """What the night is judged against (ExperimentRecord.baseline_for)."""
         record = self.record(night)
-        return record.night(record.baseline) if record else None
+        return record.baseline_for(night) if record else None
 
     def records(self) -> list[ExperimentRecord]:
         if not self.folder.is_dir():
@@ -119,18 +143,19 @@ class Store:
         )
         if record.night(night.id):
             return Saved(Judgement(night, None, ()), adopted=False, recorded=False)
-        judgement = judge(night, record.night(record.baseline))
+        judgement = judge(night, record.baseline_for(night))
         adopted = not judgement.regressed and len(night.runs) >= MIN_RUNS
-        baseline = night.id if adopted else record.baseline
         nights = (*record.nights, judgement.judged_night())
-        kept = tuple(
-            n
-            for index, n in enumerate(nights)
-            if index >= len(nights) - MAX_NIGHTS or n.id == baseline
+        updated = record.model_copy(update={"nights": nights})
+        if adopted:
+            updated = updated.adopting(night)
+        kept = {b.id for b in updated.baseline_nights()}
+        recent = tuple(
+            n for index, n in enumerate(nights) if index >= len(nights) - MAX_NIGHTS or n.id in kept
         )
         self.folder.mkdir(parents=True, exist_ok=True)
-        updated = record.model_copy(update={"baseline": baseline, "nights": kept})
-        write_json(self.path(night), updated.model_dump(mode="json"))
+        trimmed = updated.model_copy(update={"nights": recent})
+        write_json(self.path(night), trimmed.model_dump(mode="json"))
         return Saved(judgement, adopted)
 
 

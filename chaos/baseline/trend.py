@@ -1,6 +1,7 @@
 """`trend.html`: for each experiment of a baseline folder, each figure over its nights (the
-median with its order-statistic interval), the nights that ran on another version, image
-source, settings or experiment body marked where they start, and regressions in red.
+median with its order-statistic interval), each night that ran on another version, image
+source, settings, cluster size or experiment body than the night before marked where it
+starts, and regressions in red.
 
 Built from the baseline folder alone (chaos.baseline.store), with the page kit of the run
 reports; its charts load the shared Plotly copy of the folder the page is written to.
@@ -9,6 +10,7 @@ reports; its charts load the shared Plotly copy of the folder the page is writte
 from __future__ import annotations
 
 from html import escape
+from itertools import pairwise
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -34,12 +36,13 @@ METHOD = (
     "<p class=note>One point per night: the median of the night's runs, its bar the"
     " order-statistic interval for it (min-max below 6 runs). A night is tested against the"
     " baseline, the last night without a regression that counted at least"
-    f" {MIN_RUNS} runs: a figure regressed (red, and the night shaded) when a one-sided"
+    f" {MIN_RUNS} runs on the same version, image source, settings, cluster size and"
+    " experiment: a figure regressed (red, and the night shaded) when a one-sided"
     f" Mann-Whitney U test gives p ≤ {ALPHA:g} and its median grew by at least"
     f" {MIN_RELATIVE * 100:.0f} % and the figure's floor. A dashed orange line marks a night"
-    " that ran on another version, image source, settings or experiment than its baseline:"
-    " such a night is reported as a change, never as a regression, and starts the new"
-    " baseline.</p>"
+    " that ran on something else than the night before. A night on a configuration with no"
+    " baseline yet is judged against the latest baseline and reported as that change"
+    " (orange), never as a regression; it starts its configuration's baseline.</p>"
 )
 
 
@@ -86,8 +89,10 @@ def trend_figure(record: ExperimentRecord) -> go.Figure:
         vertical_spacing=0.06,
         subplot_titles=[f"{f.label} ({f.unit})" for f in shown],
     )
+    moved = changes_between(nights)
+    baselines = {night.id for night in record.baseline_nights()}
     for row, figure in enumerate(shown, start=1):
-        fig.add_trace(_medians(nights, figure, record.baseline), row=row, col=1)
+        fig.add_trace(_medians(nights, moved, figure, baselines), row=row, col=1)
     for index, night in enumerate(nights):
         if night.outcome == "regressed":
             fig.add_vrect(
@@ -99,7 +104,7 @@ def trend_figure(record: ExperimentRecord) -> go.Figure:
                 row="all",
                 col=1,
             )
-        if night.outcome == "changed":
+        if moved[index]:
             fig.add_vline(
                 x=index - 0.5, line_dash="dash", line_color=COLOURS["changed"], row="all", col=1
             )
@@ -109,9 +114,10 @@ def trend_figure(record: ExperimentRecord) -> go.Figure:
                 xref="x",
                 yref="paper",
                 yanchor="bottom",
+                yshift=24,  # above the first figure's title
                 xanchor="left",
                 showarrow=False,
-                text=escape("; ".join(night.changes)),
+                text=escape("; ".join(moved[index])),
                 font={"color": COLOURS["changed"], "size": 11},
             )
     fig.update_xaxes(
@@ -122,33 +128,41 @@ def trend_figure(record: ExperimentRecord) -> go.Figure:
     )
     fig.update_yaxes(rangemode="tozero")
     fig.update_layout(
-        height=170 * max(len(shown), 1) + 90,
-        margin={"l": 60, "r": 20, "t": 50, "b": 40},
+        height=170 * max(len(shown), 1) + 110,
+        margin={"l": 60, "r": 20, "t": 70, "b": 40},
         template="plotly_white",
         showlegend=False,
     )
     return fig
 
 
-def _medians(nights: tuple[Night, ...], figure: Figure, baseline: str | None) -> go.Scatter:
+def changes_between(nights: tuple[Night, ...]) -> list[tuple[str, ...]]:
+    """What each night ran differently from the night before it (the first: nothing)."""
+    return [(), *(night.changes_from(before) for before, night in pairwise(nights))]
+
+
+def _medians(
+    nights: tuple[Night, ...],
+    moved: list[tuple[str, ...]],
+    figure: Figure,
+    baselines: set[str],
+) -> go.Scatter:
     x: list[float] = []
     y: list[float | None] = []
     up: list[float | None] = []
     down: list[float | None] = []
     colours: list[str] = []
-    sizes: list[int] = []
     hover: list[str] = []
     for index, night in enumerate(nights):
         dist = night.distribution(figure.name)
         if dist is None or dist.median == NEVER:
             continue
-        if night.outcome == "changed" and x:
+        if moved[index] and x:
             x.append(index - 0.5)  # no line across a change: what it joins is not comparable
             y.append(None)
             up.append(None)
             down.append(None)
             colours.append(COLOURS["changed"])
-            sizes.append(0)
             hover.append("")
         interval = dist.interval
         low, high = (interval[0], interval[1]) if interval else (dist.median, dist.median)
@@ -157,9 +171,8 @@ def _medians(nights: tuple[Night, ...], figure: Figure, baseline: str | None) ->
         down.append(dist.median - low)
         up.append(0.0 if high == NEVER else high - dist.median)
         colours.append(_colour(night, figure))
-        sizes.append(13 if figure.name in night.regressed else 8)
         bounds = f"{figure.show(low)} - {figure.show(high)}" if interval else "no interval"
-        role = ", the baseline" if night.id == baseline else ""
+        role = ", a baseline" if night.id in baselines else ""
         hover.append(
             escape(
                 f"{_label(night)}: median {figure.show(dist.median)} ({bounds}), {dist.n} runs; "
@@ -192,11 +205,12 @@ def _colour(night: Night, figure: Figure) -> str:
 def nights_table(record: ExperimentRecord) -> str:
     """Every night, newest first: what it ran on, its verdict, each figure's median."""
     shown = [f for f in FIGURES if any(f.name in n.values for n in record.nights)]
+    baselines = {night.id for night in record.baseline_nights()}
     rows = []
     for night in reversed(record.nights):
         status, label = OUTCOME_BADGES[night.outcome or "first"]
         verdict = badge(status, label)
-        if night.id == record.baseline:
+        if night.id in baselines:
             verdict += " " + badge("measured", "baseline")
         runs = str(len(night.runs))
         if night.left_out:
@@ -215,5 +229,12 @@ def nights_table(record: ExperimentRecord) -> str:
                 f"<strong class=error>{text}</strong>" if figure.name in night.regressed else text
             )
         rows.append(cells)
-    headers = ["night", "runs", "ran on", "verdict", "changed", *(f.label for f in shown)]
+    headers = [
+        "night",
+        "runs",
+        "ran on",
+        "verdict",
+        "changed from its baseline",
+        *(f.label for f in shown),
+    ]
     return html_table(headers, rows, "figures")

@@ -85,7 +85,8 @@ class SweepResult:
 
 
 class Sweep:
-    """One invocation of a sweep into its folder."""
+    """One invocation of a sweep into its folder; `at_most` runs of it, where given (a long
+    sweep spread over several invocations, each continuing the folder)."""
 
     def __init__(
         self,
@@ -94,12 +95,14 @@ class Sweep:
         run_one: RunOne,
         bounds: Bounds | None = None,
         say: Say = print,
+        at_most: int | None = None,
     ) -> None:
         self.plan = open_folder(plan, folder)
         self.folder = folder
         self.run_one = run_one
         self.bounds = bounds or Bounds()
         self.say = say
+        self.at_most = at_most
         self.ledger: Ledger = sort_runs(folder, self.plan) if folder.exists() else _empty()
         self.todo = self.ledger.missing(self.plan)
 
@@ -118,19 +121,21 @@ class Sweep:
         from chaos.sweep import write_summary
 
         planned = self.check()
+        queue = list(self.todo)
+        now = len(queue) if self.at_most is None else min(len(queue), self.at_most)
         self.say(
             f"sweep {self.plan.describe()}; {self.ledger.measured} already measured here, "
-            f"{planned.text()}; folder {self.folder}"
+            f"{planned.text()}{f', {now} of them now' if now < len(queue) else ''}; "
+            f"folder {self.folder}"
         )
         self.plan = start_session(self.plan)
         write_plan(self.folder, self.plan)
         made = errors = 0
         signal, code, outcome = None, 0, "complete"
         version = self.ledger.version if self.ledger.measured else None
-        queue = list(self.todo)
         try:
             with signals_raise():
-                while queue:
+                while queue and (self.at_most is None or made < self.at_most):
                     point, repeat = queue.pop(0)
                     done = self.ledger.measured + made
                     self.say(
@@ -146,6 +151,9 @@ class Sweep:
                         version = ran
                     with shielded(self.say):
                         write_summary(self.folder, self.plan, version)
+                if queue:
+                    outcome = "stopped"
+                    self.say(f"stopped after {made} runs (--at-most); {len(queue)} still to make")
         except RunInterrupted as stop:
             made += 1
             signal, code, outcome = stop.signal_name, stop.exit_code, "interrupted"

@@ -2,10 +2,11 @@
 
 A run counts for a point when its experiment.yaml is the point's experiment (same content
 key), the settings its run.json recorded are what the system's model makes of the point's,
-it was measured (held, slo-failed, unknown or unhealthy: not an error, an interruption, or a
-run still going or killed), and it ran the sweep's version of the system. The sweep's version
-is the one its newest counted run recorded, unless the caller knows the version that runs now;
-a folder never pools two versions. Resumption and the summary both read the folder this way.
+it was measured and can be trusted (held, slo-failed or unknown: not unhealthy, an error, an
+interruption, or a run still going or killed), and it ran the sweep's version of the system.
+The sweep's version is the one its newest counted run recorded, unless the caller knows the
+version that runs now; a folder never pools two versions. Resumption and the summary both
+read the folder this way.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from chaos.errors import ArtefactError, ExperimentError
 from chaos.experiment import load_run_experiment
 from chaos.sweep.plan import Plan, Point, content_key
 
-MEASURED = frozenset({"held", "slo-failed", "unknown", "unhealthy"})
+# As a baseline night counts them: an unhealthy run (the cluster changed from outside, not whole
+# at the end, or the machine too slow to keep the workload's schedule) measured something else.
+MEASURED = frozenset({"held", "slo-failed", "unknown"})
+UNTRUSTED = "measured, not trusted"
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,8 @@ def _candidate(run_dir: Path, points: dict[str, Point]) -> tuple[Point, RunSumma
         return SetAside(run_dir, status, why)
     if status not in MEASURED:
         error = f": {verdicts.error}" if verdicts and verdicts.error else ""
-        return SetAside(run_dir, status, f"not measured ({status}{error})", point.label)
+        what = UNTRUSTED if status == "unhealthy" else "not measured"
+        return SetAside(run_dir, status, f"{what} ({status}{error})", point.label)
     try:
         summary = read_summary(run_dir)
     except ArtefactError as unreadable:

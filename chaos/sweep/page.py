@@ -19,6 +19,9 @@ from chaos.sweep.summary import METHOD, Curve, PointSummary, SweepSummary
 
 PALETTE = ("#1f5fbf", "#e07b00", "#2e9e4f", "#9467bd", "#8c564b", "#17becf", "#bcbd22")
 OUTSIDE = "#d62728"
+# Values spanning this factor or more are drawn on a log axis (3 to 64 nodes), where SWIM's
+# log10 N suspicion timeout is a straight band.
+LOG_SPAN = 10
 
 
 def render_sweep(summary: SweepSummary, folder: Path) -> str:
@@ -105,8 +108,11 @@ def _figure(summary: SweepSummary, name: str) -> go.Figure:
         legend={"orientation": "h", "y": -0.2},
         template="plotly_white",
     )
-    if not summary.x_axis.numeric:
+    axis = summary.x_axis
+    if not axis.numeric:
         fig.update_xaxes(type="category")
+    elif min(axis.values) > 0 and max(axis.values) >= LOG_SPAN * min(axis.values):
+        fig.update_xaxes(type="log", tickvals=sorted(axis.values))
     return fig
 
 
@@ -135,7 +141,7 @@ def _band_traces(
         lows = [p.figure(name).band.low_s for p in segment]  # type: ignore[union-attr]
         highs = [p.figure(name).band.high_s for p in segment]  # type: ignore[union-attr]
         common = {
-            "name": f"predicted band ({curve.label})" if curve.fixed else "predicted band",
+            "name": f"predicted band ({curve.label})" if curve.varied else "predicted band",
             "legendgroup": f"band-{curve.label}",
             "showlegend": not shown,
             "hoverinfo": "skip",
@@ -191,7 +197,7 @@ def _median_trace(
             f"{escape(point.point.label)}<br>median {secs(dist.median)} of {dist.n} runs"
             f"<br>interval {escape(dist.interval_text())}<br>{_band_text(point, name)}"
         )
-    label = f"median ({curve.label})" if curve.fixed else "median, interval for it"
+    label = f"median ({curve.label})" if curve.varied else "median, interval for it"
     fig.add_trace(
         go.Scatter(
             x=xs,

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from chaos.compare.runs import MEASURES, RunSummary
 from chaos.compare.statistics import Distribution
+from chaos.experiment.predictions import fault_mechanism
 from chaos.sweep.axes import Axis
 from chaos.sweep.measured import Ledger, sort_runs
 from chaos.sweep.plan import Plan, Point, read_plan
-from chaos.systems import system_class
-from chaos.systems.prediction import Band, FaultShape, Mechanism
+from chaos.systems.prediction import Band, Mechanism
 
 SUMMARY_SCHEMA = 1
 # The figures a sweep draws, as docs/metrics.md names them.
@@ -84,7 +84,7 @@ class PointSummary:
             "settings": self.point.settings,
             "runs": [run.run_id for run in self.runs],
             "statuses": statuses,
-            "up_s": self.up_seconds,
+            "up_s": None if self.up_seconds is None else round(self.up_seconds, 3),
             "figures": {name: self.figure(name).to_dict() for name in figures},
             "prediction": {"detects": self.mechanism.detects, "serves": self.mechanism.serves},
         }
@@ -98,10 +98,16 @@ class Curve:
     points: tuple[PointSummary, ...]
 
     @property
+    def varied(self) -> tuple[tuple[Axis, Any], ...]:
+        """The fixed values that tell this curve from the others (an axis of one value is the
+        same for every curve)."""
+        return tuple((axis, value) for axis, value in self.fixed if len(axis.values) > 1)
+
+    @property
     def label(self) -> str:
-        if not self.fixed:
+        if not self.varied:
             return "measured"
-        return ", ".join(f"{a.name}={a.texts[a.values.index(v)]}" for a, v in self.fixed)
+        return ", ".join(f"{a.name}={a.texts[a.values.index(v)]}" for a, v in self.varied)
 
 
 @dataclass(frozen=True)
@@ -190,20 +196,35 @@ METHOD = {
     "and unavailability; a median outside it, allowing 100 ms for the sampling of each node's "
     "view, is flagged",
     "counted": "a run counts for a point when its experiment is the point's, its recorded "
-    "settings are the point's, it was measured (not an error or an interruption) and it ran "
-    "the sweep's version; others are listed as set aside",
+    "settings are the point's, it was measured (not an error or an interruption) and can be "
+    "trusted (not unhealthy), and it ran the sweep's version; others are listed as set aside",
 }
 
 
 def point_mechanism(point: Point) -> Mechanism:
-    """The system's own model at the point's settings and size; an empty one where it has none."""
+    """The system's own model of the point's faults (`fault_mechanism`, what `validate` warns
+    from), an empty one where it has none. A run's figure is its worst fault's, so with several
+    faults the band is [highest low, highest high], and none unless every fault has one."""
     experiment = point.experiment
-    shape = FaultShape.of((f.kind, getattr(f, "target", None)) for f in experiment.faults)
     try:
-        system = system_class(experiment.system)
-        return system.mechanism(shape, point.settings, experiment.nodes)
+        models = [fault_mechanism(experiment, fault) for fault in experiment.faults]
     except (KeyError, TypeError, ValueError):
         return Mechanism("", "", "")
+    if not models:
+        return Mechanism("", "", "")
+    return replace(
+        models[0],
+        detect=_worst([m.detect for m in models]),
+        unavailable=_worst([m.unavailable for m in models]),
+    )
+
+
+def _worst(bands: list[Band | None]) -> Band | None:
+    """Where the largest of several figures lies, each within its own band."""
+    known = [band for band in bands if band is not None]
+    if not known or len(known) < len(bands):
+        return None
+    return Band(max(b.low_s for b in known), max(b.high_s for b in known))
 
 
 def summarize(folder: Path, plan: Plan | None = None, version: str | None = None) -> SweepSummary:

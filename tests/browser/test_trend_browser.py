@@ -35,5 +35,5 @@ def test_trend_page_draws_each_experiment_with_its_change_and_regression(
     assert page.locator("span.badge.failed", has_text="regression").count() == 1
     assert errors == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / "trend.png", full_page=True)
+    page.screenshot(path=SCREENSHOTS / "trend-synthetic.png", full_page=True)
     page.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import scipy.stats  # noqa: F401  (loaded once here: pytester's in-process runs cannot reload it)
 import yaml
 from test_compare import _fault, _lost
 from test_report import figure
@@ -39,6 +40,7 @@ DEFAULTS = {"election_timeout_ms": 1000, "heartbeat_interval_ms": 100}
 SLOWER = {"election_timeout_ms": 3000, "heartbeat_interval_ms": 100}
 FAST = [1.50, 1.55, 1.58, 1.60, 1.62, 1.65, 1.70, 1.52]
 SLOW = [3.5, 3.6, 3.71, 3.8, 3.9, 3.65, 3.75, 3.55]
+WORKFLOW = Path(__file__).parents[2] / ".github" / "workflows" / "nightly-chaos.yml"
 PLUGIN = ("-p", "chaos.pytest_plugin", "-W", "ignore::pytest.PytestAssertRewriteWarning")
 
 
@@ -160,6 +162,38 @@ def test_a_regressed_night_is_recorded_but_the_baseline_stays(tmp_path: Path, st
     assert [n.outcome for n in record.nights] == ["first", "regressed", "held"]
     assert record.nights[1].regressed[0] == "time_to_detect_s"
     assert record.baseline == record.nights[2].id
+
+
+def test_each_setting_is_judged_against_its_own_baseline(tmp_path: Path, store: Store) -> None:
+    """1000 ms, then 3000 ms (a change, its slower detection shown as moved with it), then
+    1000 ms again: held against the first night, not a change back from the second."""
+    store.save(write_night(tmp_path / "r1", 1, FAST))
+    (slower,), _ = store.save(write_night(tmp_path / "r2", 2, SLOW, settings=SLOWER))
+    assert slower.judgement.outcome == "changed" and slower.adopted
+    assert slower.judgement.lines()[1].startswith("  moved with the change: time to detect")
+    (back,), _ = store.save(write_night(tmp_path / "r3", 3, [v + 0.01 for v in FAST]))
+    assert back.judgement.outcome == "held" and back.adopted
+    assert back.judgement.baseline is not None
+    assert back.judgement.baseline.settings == DEFAULTS
+    (again,), _ = store.save(write_night(tmp_path / "r4", 4, SLOW, settings=SLOWER))
+    assert again.judgement.outcome == "held"
+    record = store.records()[0]
+    assert [n.outcome for n in record.nights] == ["first", "changed", "held", "held"]
+    assert record.baseline == record.nights[3].id
+    assert set(record.baselines) == {record.nights[2].id, record.nights[3].id}
+
+
+def test_a_file_from_before_per_setting_baselines_still_judges(
+    tmp_path: Path, store: Store
+) -> None:
+    store.save(write_night(tmp_path / "r1", 1, FAST))
+    path = store.folder / "etcd-leader-crash.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    del data["baselines"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    (slow,), _ = store.save(write_night(tmp_path / "r2", 2, SLOW))
+    assert slow.judgement.regressed and not slow.adopted
+    assert store.records()[0].baseline == data["baseline"]
 
 
 def test_a_night_of_too_few_runs_is_recorded_but_not_adopted(tmp_path: Path, store: Store) -> None:
@@ -288,7 +322,7 @@ def test_cli_compare_against_a_baseline_exits_1_on_a_regression(
         return CliRunner().invoke(cli.app, [str(arg) for arg in args])
 
     saved = chaoslab("baseline", "save", tmp_path / "r1", "--to", store.folder)
-    assert saved.exit_code == 0 and "the baseline is now these 8 runs" in saved.output
+    assert saved.exit_code == 0 and "is now these 8 runs" in saved.output
     against = ("--baseline", store.folder)
     regressed = chaoslab("compare", tmp_path / "r2", "--out", tmp_path / "c2", *against)
     assert regressed.exit_code == 1, regressed.output
@@ -341,6 +375,8 @@ def test_the_plugin_judges_the_runs_in_junit(
     cases = list(ET.parse(pytester.path / "junit.xml").getroot().iter("testcase"))
     assert [c.get("name") for c in cases][-1] == "leader-crash[baseline]"
     failure = cases[-1].find("failure")
+    properties = {p.get("name"): p.get("value") for p in cases[-1].iter("property")}
+    assert properties["baseline_outcome"] == ("held" if passes else "regressed")
     if passes:
         assert result.ret == pytest.ExitCode.OK and failure is None
         return
@@ -350,3 +386,44 @@ def test_the_plugin_judges_the_runs_in_junit(
     line = "REGRESSION: time to detect 1.59 s → 3.68 s, +131 %, p < 0.001, 8 vs 8 runs"
     assert line in (failure.text or "")
     assert all(c.find("failure") is None for c in cases[:-1]), "every run held its SLOs"
+
+
+def test_the_trend_marks_a_change_back_to_an_earlier_setting(tmp_path: Path, store: Store) -> None:
+    write_night(tmp_path / "r1", 1, FAST)
+    write_night(tmp_path / "r2", 2, SLOW, settings=SLOWER)
+    write_night(tmp_path / "r3", 3, FAST)
+    for night in ("r1", "r2", "r3"):
+        store.save([tmp_path / night])
+    chart = figure(
+        write_trend(store, tmp_path / "trend.html").read_text(encoding="utf-8"), "trend-0"
+    )
+    dashed = {s["x0"] for s in chart["layout"]["shapes"] if s.get("line", {}).get("dash")}
+    assert dashed == {0.5, 1.5}, "a line where each configuration starts"
+    notes = [a["text"] for a in chart["layout"]["annotations"]]
+    assert "settings election_timeout_ms 3000 → 1000" in notes
+    detect = chart["data"][0]
+    assert detect["x"] == [0, 0.5, 1, 1.5, 2], "no line across either change"
+    drawn = [c for c, y in zip(detect["marker"]["color"], detect["y"], strict=True) if y]
+    assert drawn == ["#1f5fbf", "#e07b00", "#1f5fbf"], "only the night judged as a change is"
+
+
+def test_the_nightly_matrix_is_every_system_the_catalogue_runs() -> None:
+    listed = CliRunner().invoke(cli.app, ["baseline", "matrix"])
+    assert listed.exit_code == 0, listed.output
+    folders = {path.parent.name for path in CATALOGUE.glob("*/*.yaml")}
+    assert json.loads(listed.output) == sorted(folders)
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))["jobs"]
+    listing = " ".join(str(step.get("run", "")) for step in workflow["systems"]["steps"])
+    assert "chaoslab baseline matrix" in listing
+    matrix = workflow["chaos"]["strategy"]["matrix"]["system"]
+    assert matrix == "${{ fromJSON(needs.systems.outputs.systems) }}"
+
+
+def test_the_matrix_of_a_damaged_experiment_names_it_on_each_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("title: x\nsystem: nosuch\n", encoding="utf-8")
+    listed = CliRunner().invoke(cli.app, ["baseline", "matrix", str(broken)])
+    assert listed.exit_code != 0
+    lines = listed.output.strip().splitlines()
+    assert lines and all(f"{broken}:" in line for line in lines)
+    assert "system: unknown system" in listed.output

@@ -35,6 +35,7 @@ from chaos.sweep import (
 )
 from chaos.sweep.estimate import check_bounds, estimate, schedule_seconds
 from chaos.sweep.plan import system_settings, write_plan
+from chaos.sweep.summary import point_mechanism
 from chaos.systems.serf.system import neighbour_table_problem
 
 ETCD = """
@@ -395,6 +396,17 @@ def test_two_swept_parameters_give_one_curve_per_value_of_the_second(tmp_path: P
     assert figure.distribution is not None and figure.distribution.interval is None  # one run
 
 
+def test_a_parameter_given_one_value_fixes_it_without_naming_a_curve(tmp_path: Path) -> None:
+    over = ["nodes=3,5", "faults[0].duration=12s"]
+    folder = _sweep_folder(tmp_path, over)
+    plan = make_plan(etcd(), over)
+    for point in plan.points:
+        write_run(folder, point.experiment, 0, raft_detect(point.experiment, 0))
+    [curve] = summarize(folder).curves()
+    assert curve.label == "measured"
+    assert [p.point.experiment.faults[0].duration for p in curve.points] == [12.0, 12.0]
+
+
 def test_only_the_figures_the_runs_measured_are_summarised(tmp_path: Path) -> None:
     folder = _sweep_folder(tmp_path, ["election_timeout_ms=500,1000"])
     plan = make_plan(etcd(), ["election_timeout_ms=500,1000"])
@@ -423,6 +435,22 @@ def test_serf_detection_is_set_beside_swims_suspicion_timeout(tmp_path: Path) ->
     assert data["points"][1]["up_s"] == pytest.approx(8.4)
 
 
+def test_several_faults_get_a_band_only_where_each_of_them_has_one() -> None:
+    """A run's figure is its worst fault's: two leader kills keep the band of one, a follower
+    kill (which Raft's model puts no band on) leaves the worst of them unpredicted."""
+    one = point_mechanism(make_plan(etcd(), ["election_timeout_ms=1000"]).points[0])
+    twice = ETCD.replace("settle: 3s", "  - {kind: kill, target: leader, at: 20s, duration: 5s}")
+    two = point_mechanism(
+        make_plan(parse_experiment(twice), ["election_timeout_ms=1000"]).points[0]
+    )
+    assert (two.detect, two.unavailable) == (one.detect, one.unavailable) != (None, None)
+    mixed = twice.replace("target: leader, at: 20s", "target: follower, at: 20s")
+    three = point_mechanism(
+        make_plan(parse_experiment(mixed), ["election_timeout_ms=1000"]).points[0]
+    )
+    assert (three.detect, three.unavailable) == (None, None)
+
+
 def test_a_median_that_never_happened_is_outside_every_band(tmp_path: Path) -> None:
     folder = _sweep_folder(tmp_path, ["election_timeout_ms=500"])
     plan = make_plan(etcd(), ["election_timeout_ms=500"])
@@ -443,12 +471,14 @@ def test_runs_that_do_not_count_are_set_aside_with_the_reason(tmp_path: Path) ->
     write_run(folder, first, 1, None, status="error")
     write_run(folder, first, 2, None, status="interrupted")
     write_run(folder, first, 3, 0.8, settings={"election_timeout_ms": 500})
+    write_run(folder, first, 4, 0.8, status="unhealthy")
     other = parse_experiment(ETCD.replace("settle: 3s", "settle: 4s"))
     write_run(folder, other, 0, 0.8)
     summary = summarize(folder)
     assert summary.ledger.measured == 1
     reasons = sorted(a.why.split(" (")[0] for a in summary.ledger.set_aside)
     assert reasons == [
+        "measured, not trusted",
         "not a point of this sweep",
         "not measured",
         "not measured",
@@ -522,6 +552,25 @@ def test_running_the_same_sweep_again_skips_the_points_already_measured(tmp_path
         ("election_timeout_ms=2000", 1),
         ("election_timeout_ms=2000", 2),
     ]
+
+
+def test_at_most_makes_that_many_runs_and_the_next_invocation_continues(tmp_path: Path) -> None:
+    plan = make_plan(etcd(), ["election_timeout_ms=500,1000"], repeats=2)
+    folder = tmp_path / "sweep"
+    lines: list[str] = []
+    first, made = fake_runs()
+    result = Sweep(plan, folder, first, say=lines.append, at_most=3).execute()
+    assert (result.made, result.exit_code, len(made)) == (3, 0, 3)
+    assert "4 runs" in lines[0] and "3 of them now" in lines[0]
+    assert lines[-1] == "stopped after 3 runs (--at-most); 1 still to make"
+    recorded = json.loads((folder / "plan.json").read_text())["sessions"]
+    assert [s["outcome"] for s in recorded] == ["stopped"]
+    rest, made = fake_runs()
+    result = Sweep(plan, folder, rest, say=quiet, at_most=3).execute()
+    assert (result.made, result.already, len(made)) == (1, 3, 1)
+    data = json.loads((folder / "sweep.json").read_text())
+    assert data["runs_counted"] == 4
+    assert [s["outcome"] for s in data["sessions"]] == ["stopped", "complete"]
 
 
 def test_an_interrupted_sweep_keeps_what_it_measured_and_continues_where_it_stopped(
