@@ -99,6 +99,8 @@ def compose(source: str, text: str, what: str) -> tuple[Node, Any]:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = f"invalid YAML: {_problem(exc)}"
+        if mark and "nesting depth" in str(exc.problem):
+            line, column, message = _depth_refusal(text[: mark.index]) or (line, column, message)
         raise SourceError([at(source, line, column, "", message)]) from None
     except yaml.YAMLError as exc:
         message = f"invalid YAML: {' '.join(str(exc).split())}"
@@ -108,6 +110,22 @@ def compose(source: str, text: str, what: str) -> tuple[Node, Any]:
         raise SourceError([at(source, 1, 1, "", message)]) from None
     finally:
         loader.dispose()
+
+
+def _depth_refusal(prefix: str) -> tuple[int, int, str] | None:
+    """Where the text before libyaml's own nesting limit (1,000 levels, from libyaml 0.2.6)
+    first went past MAX_DEPTH: libyaml's scanner looks that far ahead before the composer
+    sees a node, so the bounded composer is given the prefix alone, which PyYAML scans fast."""
+    loader = _Loader(prefix)
+    try:
+        loader.get_single_node()
+    except _Refused as exc:
+        return exc.mark.line + 1, exc.mark.column + 1, exc.message
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+    return None
 
 
 def _problem(exc: yaml.MarkedYAMLError) -> str:

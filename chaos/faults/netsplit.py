@@ -114,6 +114,8 @@ class PartitionFault(NamespaceFault):
             reach = probe.parse_tcp(output)
             for peer in self._peers(node):
                 pair = (node, peer)
+                if self.ctx.node(peer).ip not in reach:  # the probe died (a node restarting)
+                    raise NotYet(f"no probe answer from {node} towards {peer}")
                 (answered if reach[self.ctx.node(peer).ip].reached else silent).append(pair)
         cut = {(n, p) for n, peers in self.probes.must_fail.items() for p in peers}
         if healed and silent:

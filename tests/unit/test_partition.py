@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chaos.backend import Node
 from chaos.faults import iptables, partition
+from chaos.faults.base import Context, NotYet
 from chaos.faults.errors import TargetError
+from chaos.faults.netsplit import PartitionFault
+from chaos.faults.spec import CutSpec
 
 NODES = ["n1", "n2", "n3", "n4", "n5"]
 IPS = {n: f"10.0.0.{i}" for i, n in enumerate(NODES, 1)}
@@ -175,3 +181,17 @@ def test_probe_plan_proves_every_rule_and_never_expects_a_cut_pair_to_answer(com
         assert not partition.cut(grudge, *plan.must_succeed)
     else:
         assert all(len(group) == 1 for group in components)
+
+
+def test_a_probe_that_gave_no_answer_is_not_yet_evidence() -> None:
+    """A node restarting under the partition may print nothing: the proof tries again."""
+    nodes = tuple(Node(f"n{i}", f"c{i}", f"10.0.0.{i}") for i in (1, 2, 3))
+    ctx = Context(backend=None, nodes=nodes, toolbox=None, leader_of=None, rng=random.Random(0))  # type: ignore[arg-type]
+    fault = PartitionFault(CutSpec(kind="isolate", target="n3"), 1, ctx)
+    fault.probes = partition.ProbePlan({"n1": ("n3",), "n3": ("n1",)}, None)
+    silent = "10.0.0.1:9 reached=0 lost=1 median_us=-1\n"
+    with pytest.raises(NotYet, match="no probe answer from n1 towards n3"):
+        fault.judge({"n1": "", "n3": silent}, healed=False)
+    fault._clients = lambda healed: {}  # type: ignore[method-assign]  # no host to probe here
+    both = {"n1": "10.0.0.3:9 reached=0 lost=1 median_us=-1\n", "n3": silent}
+    assert fault.judge(both, healed=False)["silent"] == [("n1", "n3"), ("n3", "n1")]
