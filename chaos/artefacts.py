@@ -34,6 +34,7 @@ from chaos.checks.staleness import StalenessResult
 from chaos.checks.traffic import TrafficResult
 from chaos.checks.visibility import VisibilityResult
 from chaos.errors import ArtefactError
+from chaos.fields import printable
 from chaos.systems.prediction import Band
 
 SCHEMA = 2
@@ -239,9 +240,9 @@ def _model(path: Path, model: type[T] | TypeAdapter[T], data: Any) -> T:
         return model.model_validate(data)  # type: ignore[attr-defined,no-any-return]
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top)"
+        where = printable(".".join(str(part) for part in first["loc"])) or "(top)"  # any key
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ArtefactError(f"{path}: {where}: {first['msg']}{more}") from None
+        raise ArtefactError(f"{path}: {where}: {printable(first['msg'])}{more}") from None
 
 
 def read_run(run_dir: Path) -> RunRecord:

@@ -123,3 +123,15 @@ def test_old_zookeeper_runs_do_not_count_their_refusals_as_service(tmp_path: Pat
 def test_sharded_systems_are_read_per_key(tmp_path: Path) -> None:
     rules = rules_of(read_run(old_run("redis-master-kill", tmp_path)))
     assert rules.sharded and rules.detection == "membership"
+
+
+def test_a_key_with_a_newline_is_shown_escaped_on_one_line(tmp_path: Path) -> None:
+    """Found by the fuzz test: a damaged run.json's key went into the message as written."""
+    shutil.copytree(RECORDED / "redis-master-kill", tmp_path, dirs_exist_ok=True)
+    run = json.loads((tmp_path / "run.json").read_text())
+    run["nodes"][0]["ports"] = {"63\n79": 1}
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    with pytest.raises(ArtefactError) as refused:
+        read_run(tmp_path)
+    assert "\n" not in str(refused.value)
+    assert "63\\x0a79" in str(refused.value)
