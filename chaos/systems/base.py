@@ -22,6 +22,7 @@ from chaos.errors import InputError, NotReady
 from chaos.fields import Strict
 from chaos.history import Observation
 from chaos.systems.prediction import FaultShape, Mechanism
+from chaos.workload import WorkloadKind
 
 if TYPE_CHECKING:
     from chaos.images import Image
@@ -104,9 +105,6 @@ class Settings(Strict):
     Each system subclasses it; `validate`, `run` and `up --set` all check a
     file's or a command line's settings against it.
     """
-
-
-WorkloadKind = Literal["register", "unique-writes", "membership", "visibility"]
 
 
 class System(ABC):
